@@ -1,0 +1,38 @@
+{#- R1: codes lose leading/trailing whitespace and are upper-cased; an empty result is null.
+    DuckDB's trim() takes the characters to strip; StarRocks's trim() strips spaces only, so
+    there a regular expression removes every kind of whitespace. -#}
+{% macro trim_whitespace(expr) -%}
+    {{ return(adapter.dispatch('trim_whitespace', 'datawiz')(expr)) }}
+{%- endmacro %}
+
+{% macro default__trim_whitespace(expr) -%}
+    trim({{ expr }}, ' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13))
+{%- endmacro %}
+
+{% macro starrocks__trim_whitespace(expr) -%}
+    regexp_replace({{ expr }}, '^[[:space:]]+|[[:space:]]+$', '')
+{%- endmacro %}
+
+{% macro normalize_code(expr) -%}
+    nullif(upper({{ datawiz.trim_whitespace(expr) }}), '')
+{%- endmacro %}
+
+{% macro normalize_email(expr) -%}
+    nullif(lower({{ datawiz.trim_whitespace(expr) }}), '')
+{%- endmacro %}
+
+{#- The business date of a drop, from its landed path `<dataset>/dt=YYYY-MM-DD/<file>`. -#}
+{% macro drop_date(source_file) -%}
+    cast(substr(split_part({{ source_file }}, '/', 2), 4, 10) as date)
+{%- endmacro %}
+
+{#- R3 ordering of versions, newest first: greatest updated_at (a null one ranks lowest), then
+    the later file (relative paths compared as strings), then the later row in that file. -#}
+{% macro latest_version_order(updated_at='updated_at', source_file='_source_file', source_row='_source_row') -%}
+    {%- if updated_at -%}
+    case when {{ updated_at }} is null then 0 else 1 end desc,
+    {{ updated_at }} desc,
+    {% endif -%}
+    {{ source_file }} desc,
+    {{ source_row }} desc
+{%- endmacro %}

@@ -1,0 +1,55 @@
+with
+
+source as (
+    select * from {{ source('landing', 'material_master') }}
+),
+
+renamed as (
+    select
+        -- codes
+        {{ normalize_code('material_code') }} as material_code,
+
+        -- descriptive text (left as delivered)
+        material_desc,
+        brand,
+        category,
+        sub_category,
+        uom,
+
+        -- measures
+        pack_size,
+        mrp,
+
+        -- flags and dates
+        is_active,
+        updated_at,
+
+        -- lineage
+        {{ drop_date('_source_file') }} as drop_date,
+        _source_file,
+        _source_row,
+        _loaded_at
+    from source
+),
+
+current_drop as (
+    select * from renamed
+    where drop_date = (select max(drop_date) from renamed)
+),
+
+deduplicated as (
+    select
+        *,
+        row_number() over (
+            partition by material_code
+            order by {{ latest_version_order() }}
+        ) as version_rank
+    from current_drop
+    where material_code is not null
+)
+
+select
+    material_code, material_desc, brand, category, sub_category, pack_size, uom, mrp,
+    is_active, updated_at, drop_date, _source_file, _source_row, _loaded_at
+from deduplicated
+where version_rank = 1
