@@ -12,7 +12,10 @@ import yaml
 
 SOURCES_YAML = (
     Path(__file__).resolve().parent.parent
-    / "dbt_project" / "models" / "staging" / "_landing__sources.yml"
+    / "dbt_project"
+    / "models"
+    / "staging"
+    / "_landing__sources.yml"
 )
 
 LINEAGE_COLUMNS = ("_source_file", "_source_row", "_loaded_at")
@@ -72,9 +75,11 @@ class Dataset:
     @property
     def landed_schema(self) -> pa.Schema:
         """Declared columns plus lineage, as they are landed in raw.<dataset>."""
-        return self.schema.append(pa.field("_source_file", pa.string())).append(
-            pa.field("_source_row", pa.int64())
-        ).append(pa.field("_loaded_at", pa.timestamp("us", tz="UTC")))
+        return (
+            self.schema.append(pa.field("_source_file", pa.string()))
+            .append(pa.field("_source_row", pa.int64()))
+            .append(pa.field("_loaded_at", pa.timestamp("us", tz="UTC")))
+        )
 
 
 def _parse(doc: dict) -> dict[str, Dataset]:

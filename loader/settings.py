@@ -1,0 +1,90 @@
+"""Typed settings, loaded in one place: environment variables prefixed DATAWIZ_ (plus the Azure
+SDK's own AZURE_STORAGE_CONNECTION_STRING), with an optional `.env` file below them.
+
+Secrets are fields with repr=False: they never appear in a repr, a log line or an exception.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from loader.errors import TerminalError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines; blank lines and # comments ignored; optional quotes stripped."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def _env(dotenv: Path | None = None) -> dict[str, str]:
+    """The environment wins over .env (cron sets the environment explicitly)."""
+    merged = read_dotenv(dotenv if dotenv is not None else Path.cwd() / ".env")
+    merged.update(os.environ)
+    return merged
+
+
+@dataclass(frozen=True)
+class Settings:
+    # where the extracts are: a local folder or az://<container>/<prefix>
+    source: str = "data/landing"
+    # duckdb (embedded default) or starrocks
+    target: str = "duckdb"
+    duckdb_path: str = "data/warehouse.duckdb"
+
+    starrocks_host: str = "127.0.0.1"
+    starrocks_query_port: int = 9030
+    starrocks_http_port: int = 8030
+    starrocks_user: str = "root"
+    starrocks_password: str = field(default="", repr=False)
+    # extra PROPERTIES for raw tables, e.g. "replication_num=1"
+    starrocks_table_properties: str = "replication_num=1"
+
+    azure_storage_connection_string: str = field(default="", repr=False)
+    azure_account_url: str = ""
+    azure_sas_token: str = field(default="", repr=False)
+
+    # rows per record batch read from a Parquet file (bounds the loader's memory)
+    batch_rows: int = 65_536
+
+    @classmethod
+    def from_env(cls, dotenv: Path | None = None, **overrides) -> Settings:
+        env = _env(dotenv)
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            names = [f"DATAWIZ_{f.name.upper()}"]
+            if f.name == "azure_storage_connection_string":
+                names.append("AZURE_STORAGE_CONNECTION_STRING")
+            for name in names:
+                if env.get(name, "") != "":
+                    raw = env[name]
+                    if f.type == "int":
+                        try:
+                            values[f.name] = int(raw)
+                        except ValueError:
+                            raise TerminalError(f"{name} must be an integer, got {raw!r}") from None
+                    else:
+                        values[f.name] = raw
+                    break
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        if settings.target not in ("duckdb", "starrocks"):
+            raise TerminalError(
+                f"DATAWIZ_TARGET must be duckdb or starrocks, got {settings.target!r}"
+            )
+        return settings

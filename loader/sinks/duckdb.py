@@ -1,0 +1,135 @@
+"""The embedded default warehouse: a DuckDB file."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from loader.datasets import Dataset
+from loader.sinks import LEDGER_TABLE, LedgerEntry
+
+_LEDGER_DDL = f"""
+create table if not exists raw.{LEDGER_TABLE} (
+    file_path varchar not null,
+    dataset varchar not null,
+    version varchar not null,
+    size_bytes bigint,
+    rows bigint,
+    status varchar not null,
+    error varchar,
+    loaded_at timestamptz not null,
+    duration_ms bigint,
+    run_id varchar
+)
+"""
+
+
+def duckdb_type(t: pa.DataType) -> str:
+    if pa.types.is_string(t):
+        return "varchar"
+    if pa.types.is_int32(t):
+        return "integer"
+    if pa.types.is_int64(t):
+        return "bigint"
+    if pa.types.is_float64(t):
+        return "double"
+    if pa.types.is_boolean(t):
+        return "boolean"
+    if pa.types.is_date32(t):
+        return "date"
+    if pa.types.is_timestamp(t):
+        return "timestamptz" if t.tz else "timestamp"
+    if pa.types.is_decimal(t):
+        return f"decimal({t.precision},{t.scale})"
+    raise ValueError(f"no DuckDB type for {t}")
+
+
+class DuckDBSink:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.con = duckdb.connect(str(self.path))
+
+    def describe(self) -> str:
+        return f"duckdb:{self.path}"
+
+    def prepare(self, datasets: list[Dataset]) -> None:
+        self.con.execute("create schema if not exists raw")
+        self.con.execute(_LEDGER_DDL)
+        for ds in datasets:
+            cols = ", ".join(f'"{f.name}" {duckdb_type(f.type)}' for f in ds.landed_schema)
+            self.con.execute(f'create table if not exists raw."{ds.name}" ({cols})')
+            # schema drift: a column added to the declaration is added to the table (null for
+            # rows landed before); a column dropped from it stays, filled with nulls from now on
+            have = {
+                r[0]
+                for r in self.con.execute(
+                    "select column_name from information_schema.columns "
+                    "where table_schema = 'raw' and table_name = ?",
+                    [ds.name],
+                ).fetchall()
+            }
+            for f in ds.landed_schema:
+                if f.name not in have:
+                    self.con.execute(
+                        f'alter table raw."{ds.name}" add column "{f.name}" {duckdb_type(f.type)}'
+                    )
+
+    def done_versions(self) -> dict[str, set[str]]:
+        rows = self.con.execute(
+            f"select file_path, version from raw.{LEDGER_TABLE} "
+            "where status in ('loaded', 'quarantined')"
+        ).fetchall()
+        out: dict[str, set[str]] = {}
+        for path, version in rows:
+            out.setdefault(path, set()).add(version)
+        return out
+
+    def write(self, dataset: Dataset, reader: pa.RecordBatchReader, entry: LedgerEntry) -> int:
+        cols = ", ".join(f'"{n}"' for n in dataset.landed_schema.names)
+        started = time.perf_counter()
+        self.con.begin()
+        try:
+            self.con.register("_datawiz_incoming", reader)
+            try:
+                rows = self.con.execute(
+                    f'insert into raw."{dataset.name}" ({cols}) '
+                    f"select {cols} from _datawiz_incoming"
+                ).fetchone()[0]
+            finally:
+                self.con.unregister("_datawiz_incoming")
+            ms = int((time.perf_counter() - started) * 1000)
+            self._insert_ledger(dataclasses.replace(entry, duration_ms=ms), rows)
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+        return rows
+
+    def record(self, entry: LedgerEntry) -> None:
+        self._insert_ledger(entry, entry.rows)
+
+    def _insert_ledger(self, entry: LedgerEntry, rows: int) -> None:
+        f = entry.file
+        self.con.execute(
+            f"insert into raw.{LEDGER_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                f.path,
+                f.dataset,
+                f.version,
+                f.size,
+                rows,
+                entry.status,
+                entry.error,
+                entry.loaded_at,
+                entry.duration_ms,
+                entry.run_id,
+            ],
+        )
+
+    def close(self) -> None:
+        self.con.close()

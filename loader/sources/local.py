@@ -1,0 +1,60 @@
+"""A local landing folder (the embedded default)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+from typing import BinaryIO
+
+from loader.errors import TerminalError
+from loader.sources import QUARANTINE_PREFIX, Ignored, Listing, SourceFile, classify
+
+
+def file_version(path: Path) -> str:
+    """Content hash: a file re-written under the same name with other content is a new version."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return "sha256:" + h.hexdigest()
+
+
+class LocalSource:
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+
+    def describe(self) -> str:
+        return str(self.root)
+
+    def list(self, datasets: set[str]) -> Listing:
+        if not self.root.is_dir():
+            raise TerminalError(f"source folder {self.root} does not exist")
+        listing = Listing()
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames.sort()
+            for name in sorted(filenames):
+                full = Path(dirpath) / name
+                rel = full.relative_to(self.root).as_posix()
+                kind = classify(rel, datasets)
+                if isinstance(kind, Ignored):
+                    if not rel.startswith(QUARANTINE_PREFIX + "/"):
+                        listing.ignored.append(kind)
+                    continue
+                dataset, dt = kind
+                listing.files.append(
+                    SourceFile(rel, dataset, dt, full.stat().st_size, file_version(full))
+                )
+        listing.files.sort()
+        return listing
+
+    def open(self, file: SourceFile) -> BinaryIO:
+        return open(self.root / file.path, "rb")
+
+    def quarantine(self, file: SourceFile, reason: str) -> str:
+        dest = self.root / QUARANTINE_PREFIX / file.path
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(self.root / file.path, dest)
+        dest.with_name(dest.name + ".reason.txt").write_text(reason + "\n")
+        return dest.relative_to(self.root).as_posix()
