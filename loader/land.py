@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from loader.datasets import Dataset
+from loader.datasets import Dataset, load_datasets
 from loader.errors import BadFileError, TerminalError
 from loader.read import FileReader
 from loader.sinks import LedgerEntry, Sink
@@ -81,7 +81,9 @@ def land(
     report = LandReport(run_id or uuid.uuid4().hex[:12], source.describe(), sink.describe())
     by_name = {d.name: d for d in datasets}
     sink.prepare(datasets)
-    listing = source.list(set(by_name))
+    # classify against every declared dataset, so another window's files are not "junk"
+    listing = source.list(set(load_datasets()))
+    listing.files = [f for f in listing.files if f.dataset in by_name]
     report.listed = len(listing.files)
     report.ignored = listing.ignored
     for item in listing.ignored:
