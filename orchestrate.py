@@ -45,15 +45,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser(
-        "run", help="run a pipeline now",
+        "run",
+        help="run a pipeline now",
         description="Run the evening (dimensions), morning (facts) or all (evening then "
         "morning) pipeline: land new files, then dbt build --select tag:<window>.",
-        epilog=HELP_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=HELP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("window", choices=["evening", "morning", "all"])
     _common(run)
-    run.add_argument("--full-refresh", action="store_true",
-                     help="rebuild incremental models from scratch (monthly maintenance)")
+    run.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild incremental models from scratch (monthly maintenance)",
+    )
 
     summary = sub.add_parser("summary", help="print row counts of the marts")
     _common(summary)
@@ -61,10 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--target", choices=["duckdb", "starrocks"],
-                   help="warehouse (default: DATAWIZ_TARGET or duckdb)")
-    p.add_argument("--source", help="landing folder or az://<container>/<prefix> "
-                   "(default: DATAWIZ_SOURCE or data/landing)")
+    p.add_argument(
+        "--target",
+        choices=["duckdb", "starrocks"],
+        help="warehouse (default: DATAWIZ_TARGET or duckdb)",
+    )
+    p.add_argument(
+        "--source",
+        help="landing folder or az://<container>/<prefix> "
+        "(default: DATAWIZ_SOURCE or data/landing)",
+    )
     p.add_argument("--duckdb-path", help="DuckDB file (default: DATAWIZ_DUCKDB_PATH)")
     p.add_argument("-v", "--verbose", action="store_true", help="log every file and dbt node")
 
@@ -76,13 +87,16 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     try:
-        settings = Settings.from_env(source=args.source, target=args.target,
-                                     duckdb_path=args.duckdb_path)
+        settings = Settings.from_env(
+            source=args.source, target=args.target, duckdb_path=args.duckdb_path
+        )
         if args.command == "run":
             from pipeline.pipelines import run_pipeline
 
-            print(f"datawiz: {args.window} pipeline, source {settings.source}, "
-                  f"target {settings.target}")
+            print(
+                f"datawiz: {args.window} pipeline, source {settings.source}, "
+                f"target {settings.target}"
+            )
             report = run_pipeline(args.window, settings, full_refresh=args.full_refresh)
             verdict = "ok" if report.ok else "FAILED"
             print(f"datawiz: {args.window} pipeline {verdict} in {report.seconds:.1f}s")

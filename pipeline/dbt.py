@@ -47,8 +47,11 @@ class DbtResult:
         ]
 
     def summary(self) -> str:
-        parts = [f"{self.count(s)} {s}" for s in ("success", "pass", "warn", "error", "fail", "skipped")
-                 if self.count(s)]
+        parts = [
+            f"{self.count(s)} {s}"
+            for s in ("success", "pass", "warn", "error", "fail", "skipped")
+            if self.count(s)
+        ]
         return ", ".join(parts) or "no nodes"
 
 
@@ -76,7 +79,11 @@ def run_dbt(args: list[str], settings: Settings, timeout: float | None = None) -
     run_results.unlink(missing_ok=True)
     try:
         proc = subprocess.run(
-            cmd, cwd=DBT_PROJECT, env=dbt_env(settings), capture_output=True, text=True,
+            cmd,
+            cwd=DBT_PROJECT,
+            env=dbt_env(settings),
+            capture_output=True,
+            text=True,
             timeout=timeout,
         )
     except subprocess.TimeoutExpired as exc:

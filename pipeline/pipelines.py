@@ -25,8 +25,13 @@ def load_step(settings: Settings, window: str) -> StepOutcome:
     source = open_source(settings.source, settings)
     sink = open_sink(settings)
     try:
-        report = land(source, sink, ds.select(window), batch_rows=settings.batch_rows,
-                      run_id=os.environ.get("DATAWIZ_RUN_ID"))
+        report = land(
+            source,
+            sink,
+            ds.select(window),
+            batch_rows=settings.batch_rows,
+            run_id=os.environ.get("DATAWIZ_RUN_ID"),
+        )
     finally:
         sink.close()
     failed, quarantined = report.of("failed"), report.of("quarantined")
@@ -53,10 +58,22 @@ def settings_timeout(step: str, default: float) -> float:
 
 def steps_for(window: str, settings: Settings, full_refresh: bool = False) -> list[Step]:
     steps: list[Step] = []
-    steps.append(Step(f"load-{window}", lambda: load_step(settings, window), retries=2,
-                      timeout=settings_timeout("LOAD", 3600)))
-    steps.append(Step(f"dbt-{window}", lambda: dbt_build_step(settings, window, full_refresh),
-                      retries=1, needs=(f"load-{window}",)))
+    steps.append(
+        Step(
+            f"load-{window}",
+            lambda: load_step(settings, window),
+            retries=2,
+            timeout=settings_timeout("LOAD", 3600),
+        )
+    )
+    steps.append(
+        Step(
+            f"dbt-{window}",
+            lambda: dbt_build_step(settings, window, full_refresh),
+            retries=1,
+            needs=(f"load-{window}",),
+        )
+    )
     return steps
 
 
@@ -73,8 +90,9 @@ def run_lock(settings: Settings) -> Iterator[None]:
         yield
 
 
-def run_pipeline(window: str, settings: Settings, full_refresh: bool = False,
-                 echo=print) -> RunReport:
+def run_pipeline(
+    window: str, settings: Settings, full_refresh: bool = False, echo=print
+) -> RunReport:
     windows = WINDOWS if window == "all" else (window,)
     steps = [s for w in windows for s in steps_for(w, settings, full_refresh)]
     with run_lock(settings):

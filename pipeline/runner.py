@@ -86,8 +86,9 @@ def _deadline(seconds: float | None, name: str):
         signal.signal(signal.SIGALRM, previous)
 
 
-def run_steps(pipeline: str, steps: list[Step], *, backoff: float = 2.0,
-              echo: Callable[[str], None] = print) -> RunReport:
+def run_steps(
+    pipeline: str, steps: list[Step], *, backoff: float = 2.0, echo: Callable[[str], None] = print
+) -> RunReport:
     report = RunReport(pipeline)
     started = time.perf_counter()
     status_of: dict[str, str] = {}
@@ -116,13 +117,19 @@ def _run_one(step: Step, backoff: float) -> StepResult:
             status = "ok" if out.ok and not out.warning else ("warn" if out.ok else "failed")
             if not out.ok and not step.required:
                 status = "warn"
-            return StepResult(step.name, status, time.perf_counter() - t0, out.rows,
-                              out.detail, attempt)
+            return StepResult(
+                step.name, status, time.perf_counter() - t0, out.rows, out.detail, attempt
+            )
         except TransientError as exc:
             if attempt <= step.retries:
                 wait = backoff * 2 ** (attempt - 1)
-                log.warning("step %s: transient error (attempt %d), retrying in %.0fs: %s",
-                            step.name, attempt, wait, exc)
+                log.warning(
+                    "step %s: transient error (attempt %d), retrying in %.0fs: %s",
+                    step.name,
+                    attempt,
+                    wait,
+                    exc,
+                )
                 time.sleep(wait)
                 continue
             detail = f"transient error after {attempt} attempt(s): {exc}"
@@ -134,5 +141,6 @@ def _run_one(step: Step, backoff: float) -> StepResult:
         status = "failed" if step.required else "warn"
         log.error("step %s %s: %s", step.name, status, detail)
         one_line = " | ".join(x.strip() for x in detail.splitlines() if x.strip())
-        return StepResult(step.name, status, time.perf_counter() - t0, None,
-                          one_line[:800], attempt)
+        return StepResult(
+            step.name, status, time.perf_counter() - t0, None, one_line[:800], attempt
+        )

@@ -5,9 +5,15 @@ from __future__ import annotations
 from loader.settings import Settings
 
 MARTS = (
-    "dim_material", "dim_customer", "dim_tsr_hierarchy", "fct_secondary_sales",
-    "fct_primary_dispatch", "mart_distribution_depth", "rls_user_territory",
-    "business_constants", "dq_rejected_rows",
+    "dim_material",
+    "dim_customer",
+    "dim_tsr_hierarchy",
+    "fct_secondary_sales",
+    "fct_primary_dispatch",
+    "mart_distribution_depth",
+    "rls_user_territory",
+    "business_constants",
+    "dq_rejected_rows",
 )
 
 
@@ -21,8 +27,10 @@ def mart_counts(settings: Settings) -> dict[str, int | None]:
         import mysql.connector
 
         con = mysql.connector.connect(
-            host=settings.starrocks_host, port=settings.starrocks_query_port,
-            user=settings.starrocks_user, password=settings.starrocks_password,
+            host=settings.starrocks_host,
+            port=settings.starrocks_query_port,
+            user=settings.starrocks_user,
+            password=settings.starrocks_password,
         )
         cur = con.cursor()
 
@@ -38,7 +46,8 @@ def mart_counts(settings: Settings) -> dict[str, int | None]:
             except Exception:  # noqa: BLE001 - a missing mart is shown as such
                 counts[mart] = None
         counts["raw files loaded"] = execute(
-            "select count(*) from raw.load_ledger where status = 'loaded'")[0][0]
+            "select count(*) from raw.load_ledger where status = 'loaded'"
+        )[0][0]
     finally:
         con.close()
     return counts

@@ -1,0 +1,196 @@
+"""The loader on the embedded default: local folder -> DuckDB, exactly once, with lineage."""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from loader import datasets as ds
+from loader.cli import main as loader_main
+from loader.land import land
+from loader.sinks.duckdb import DuckDBSink
+from loader.sources.local import LocalSource
+from tests.fixtures.sample import fis_table, write_parquet
+
+
+def _land(root, db):
+    sink = DuckDBSink(db)
+    try:
+        return land(LocalSource(root), sink, ds.select("all"), batch_rows=700)
+    finally:
+        sink.close()
+
+
+def _query(db, sql):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def root(tmp_path):
+    r = tmp_path / "landing"
+    write_parquet(r, "fis/dt=2026-11-01/part-001.parquet", fis_table(2500), row_group_size=1000)
+    write_parquet(r, "fis/dt=2026-11-02/part-001.parquet", fis_table(300, start=5000))
+    (r / "fis/dt=2026-11-02/_SUCCESS").write_text("")
+    (r / "fis/notes.txt").write_text("not data")
+    (r / "fis/dt=2026-11-03").mkdir(parents=True)
+    (r / "fis/dt=2026-11-03/_SUCCESS").write_text("")
+    write_parquet(r, "other/dt=2026-11-01/x.parquet", fis_table(5))
+    return r
+
+
+def test_every_row_lands_with_lineage(root, tmp_path):
+    db = tmp_path / "w.duckdb"
+    report = _land(root, db)
+    assert report.ok and len(report.of("loaded")) == 2 and report.rows == 2800
+    for rel in ("fis/dt=2026-11-01/part-001.parquet", "fis/dt=2026-11-02/part-001.parquet"):
+        expected = pq.read_table(root / rel)
+        got = _query(
+            db,
+            f"select count(*), min(_source_row), max(_source_row), count(distinct _source_row),"
+            f" count(distinct _loaded_at) from raw.fis where _source_file = '{rel}'",
+        )[0]
+        n = expected.num_rows
+        assert got == (n, 0, n - 1, n, 1)
+        # the landed rows are the file's rows, unchanged and in file order
+        landed = _query(
+            db,
+            f"select invoice_no, net_amount from raw.fis "
+            f"where _source_file = '{rel}' order by _source_row",
+        )
+        assert [r[0] for r in landed] == expected.column("invoice_no").to_pylist()
+    ledger = _query(
+        db,
+        "select file_path, status, rows, size_bytes > 0, version "
+        "from raw.load_ledger order by file_path",
+    )
+    assert [(r[0], r[1], r[2]) for r in ledger] == [
+        ("fis/dt=2026-11-01/part-001.parquet", "loaded", 2500),
+        ("fis/dt=2026-11-02/part-001.parquet", "loaded", 300),
+    ]
+    assert all(r[3] and r[4].startswith("sha256:") for r in ledger)
+
+
+def test_junk_is_ignored_and_reported(root, tmp_path):
+    report = _land(root, tmp_path / "w.duckdb")
+    reasons = {i.path: i.reason for i in report.ignored}
+    assert reasons["fis/dt=2026-11-02/_SUCCESS"] == "not a .parquet file"
+    assert reasons["fis/notes.txt"] == "not a .parquet file"
+    assert reasons["other/dt=2026-11-01/x.parquet"] == "not under a known dataset folder"
+    assert "fis/dt=2026-11-03/_SUCCESS" in reasons
+
+
+def test_second_run_lands_nothing(root, tmp_path):
+    db = tmp_path / "w.duckdb"
+    _land(root, db)
+    again = _land(root, db)
+    assert again.of("loaded") == [] and again.skipped == 2
+    assert _query(db, "select count(*) from raw.fis")[0][0] == 2800
+
+
+def test_changed_file_is_loaded_again(root, tmp_path):
+    db = tmp_path / "w.duckdb"
+    _land(root, db)
+    write_parquet(root, "fis/dt=2026-11-02/part-001.parquet", fis_table(10, start=9000))
+    again = _land(root, db)
+    assert [r.file.path for r in again.of("loaded")] == ["fis/dt=2026-11-02/part-001.parquet"]
+    # both versions are landed rows: R3 in dbt decides between versions, the loader keeps all
+    assert _query(db, "select count(*) from raw.fis")[0][0] == 2810
+    versions = _query(
+        db,
+        "select count(distinct version) from raw.load_ledger "
+        "where file_path = 'fis/dt=2026-11-02/part-001.parquet'",
+    )
+    assert versions[0][0] == 2
+
+
+def test_failure_mid_file_leaves_nothing_and_rerun_completes(root, tmp_path, monkeypatch):
+    db = tmp_path / "w.duckdb"
+    import loader.read
+
+    real = loader.read.FileReader._batches
+
+    def flaky(self, loaded_at):
+        for i, batch in enumerate(real(self, loaded_at)):
+            if self.file.path.startswith("fis/dt=2026-11-01") and i == 2:
+                raise ConnectionResetError("injected failure mid-file")
+            yield batch
+
+    monkeypatch.setattr(loader.read.FileReader, "_batches", flaky)
+    first = _land(root, db)
+    assert [r.file.path for r in first.of("failed")] == ["fis/dt=2026-11-01/part-001.parquet"]
+    assert [r.file.path for r in first.of("loaded")] == ["fis/dt=2026-11-02/part-001.parquet"]
+    assert (
+        _query(db, "select count(*) from raw.fis where _source_file like 'fis/dt=2026-11-01/%'")[0][
+            0
+        ]
+        == 0
+    )
+    assert (
+        _query(
+            db, "select count(*) from raw.load_ledger where file_path like 'fis/dt=2026-11-01/%'"
+        )[0][0]
+        == 0
+    )
+
+    monkeypatch.setattr(loader.read.FileReader, "_batches", real)
+    second = _land(root, db)
+    assert [r.file.path for r in second.of("loaded")] == ["fis/dt=2026-11-01/part-001.parquet"]
+    assert _query(db, "select count(*) from raw.fis")[0][0] == 2800
+
+
+def test_bad_files_are_quarantined_and_others_load(root, tmp_path):
+    db = tmp_path / "w.duckdb"
+    (root / "fis/dt=2026-11-04").mkdir()
+    (root / "fis/dt=2026-11-04/part-001.parquet").write_bytes(b"PAR1 this is not parquet")
+    write_parquet(root, "fis/dt=2026-11-05/part-001.parquet", fis_table(5).drop(["qty"]))
+    report = _land(root, db)
+    bad = {r.file.path: r.error for r in report.of("quarantined")}
+    assert "not a readable Parquet file" in bad["fis/dt=2026-11-04/part-001.parquet"]
+    assert bad["fis/dt=2026-11-05/part-001.parquet"] == "missing declared column(s) qty"
+    assert report.rows == 2800 and report.ok
+    assert (root / "_quarantine/fis/dt=2026-11-05/part-001.parquet").exists()
+    assert (root / "fis/dt=2026-11-05/part-001.parquet").exists()  # nothing is lost
+    # a quarantined version is not retried; a corrected upload (new version) is loaded
+    assert _land(root, db).of("quarantined") == []
+    write_parquet(root, "fis/dt=2026-11-05/part-001.parquet", fis_table(5, start=7000))
+    assert [r.file.path for r in _land(root, db).of("loaded")] == [
+        "fis/dt=2026-11-05/part-001.parquet"
+    ]
+
+
+def test_extra_columns_ignored_and_types_widened(root, tmp_path):
+    db = tmp_path / "w.duckdb"
+    t = fis_table(4, start=100)
+    t = t.append_column("surprise", pa.array(["x"] * 4))
+    t = t.set_column(
+        t.schema.get_field_index("invoice_line"), "invoice_line", pa.array([1, 2, 3, 4], pa.int16())
+    )
+    write_parquet(root, "fis/dt=2026-11-06/part-001.parquet", t)
+    report = _land(root, db)
+    assert report.ok and report.of("quarantined") == []
+    got = _query(
+        db,
+        "select invoice_line from raw.fis where _source_file like "
+        "'fis/dt=2026-11-06/%' order by _source_row",
+    )
+    assert [r[0] for r in got] == [1, 2, 3, 4]
+
+
+def test_cli_exit_codes_and_help(root, tmp_path, capsys):
+    with pytest.raises(SystemExit) as help_exit:
+        loader_main(["--help"])
+    assert help_exit.value.code == 0
+    db = str(tmp_path / "w.duckdb")
+    assert loader_main(["--source", str(root), "--duckdb-path", db, "-q"]) == 0
+    (root / "fis/dt=2026-11-07").mkdir()
+    (root / "fis/dt=2026-11-07/part-001.parquet").write_bytes(b"garbage")
+    assert loader_main(["--source", str(root), "--duckdb-path", db, "-q"]) == 3
+    err = capsys.readouterr().err
+    assert "fis/dt=2026-11-07/part-001.parquet" in err and "not a readable Parquet file" in err
+    assert loader_main(["--source", str(tmp_path / "missing"), "--duckdb-path", db]) == 2
