@@ -1,0 +1,140 @@
+{#- Building blocks of the incremental sales facts (fct_secondary_sales, fct_primary_dispatch)
+    and of dq_rejected_rows. Adapter differences live behind adapter.dispatch; the models call
+    these macros and never look at target.type. -#}
+
+
+{#- upsert_config: the config() of a relation that is built incrementally and upserted on `key`.
+
+    DuckDB (default): incremental `delete+insert` on the key; a run's output replaces the rows of
+    the keys it holds.
+
+    StarRocks: a Primary Key table filled with the `default` strategy (INSERT INTO, which upserts
+    on a Primary Key table; `merge` and `delete+insert` are rejected by dbt-starrocks), hash-
+    distributed on the key. With `partition_date`, the table is expression-partitioned by month
+    of that business date. StarRocks requires partition columns to be part of the primary key, so
+    the primary key becomes key + partition_date (in that order, a prefix of the model's columns
+    as StarRocks requires). A fact whose date changes between versions would then keep its old
+    row in the old partition next to the new one: the post-hook `delete_moved_fact_versions`
+    deletes every row of a key but its latest version (R3 order), so the table stays one row per
+    fact key. `unique_key` is deliberately not set on StarRocks: dbt-starrocks would turn it into
+    the primary key and drop the date from it. -#}
+{% macro upsert_config(key, partition_date=none, buckets=8) -%}
+    {{ return(adapter.dispatch('upsert_config', 'datawiz')(key, partition_date, buckets)) }}
+{%- endmacro %}
+
+{% macro default__upsert_config(key, partition_date, buckets) -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'delete+insert',
+        'unique_key': key,
+        'on_schema_change': 'fail',
+    }) }}
+{%- endmacro %}
+
+{% macro starrocks__upsert_config(key, partition_date, buckets) -%}
+    {%- set config = {
+        'materialized': 'incremental',
+        'incremental_strategy': 'default',
+        'table_type': 'PRIMARY',
+        'keys': key,
+        'distributed_by': key,
+        'buckets': buckets,
+        'on_schema_change': 'fail',
+    } -%}
+    {%- if partition_date is not none -%}
+        {%- do config.update({
+            'keys': key + [partition_date],
+            'partition_type': 'Expr',
+            'partition_by': ["date_trunc('month', " ~ partition_date ~ ")"],
+            'post_hook': [
+                "{{ datawiz.delete_moved_fact_versions(" ~ key | tojson ~ ", '" ~ partition_date ~ "') }}"
+            ],
+        }) -%}
+    {%- endif -%}
+    {{ return(config) }}
+{%- endmacro %}
+
+
+{#- StarRocks only (see upsert_config): keep one row per fact key, its latest version. A key
+    has two rows only when a newer version moved it to another business date; the older row is
+    deleted. Runs over the whole table after each build (a window over the fact keys, cheap next
+    to the build itself). -#}
+{% macro delete_moved_fact_versions(key, date_column) -%}
+    delete from {{ this }}
+    using (
+        select
+            {{ key | join(', ') }},
+            {{ date_column }}
+        from (
+            select
+                {{ key | join(', ') }},
+                {{ date_column }},
+                row_number() over (
+                    partition by {{ key | join(', ') }}
+                    order by {{ datawiz.fact_version_order(source_file='source_file', source_row='source_row') }}
+                ) as version_rank
+            from {{ this }}
+        ) as versions
+        where version_rank > 1
+    ) as moved
+    where
+        {% for column in key + [date_column] -%}
+        {{ this.identifier }}.{{ column }} = moved.{{ column }}{{ ' and' if not loop.last }}
+        {% endfor %}
+{%- endmacro %}
+
+
+{#- R3 order of fact versions, newest first: greatest updated_at (null lowest), later file, later
+    row (latest_version_order), and last the later load: a file re-uploaded under the same name
+    with other content is landed again with the same _source_file and _source_row, and its new
+    content must win over the old one. -#}
+{% macro fact_version_order(updated_at='updated_at', source_file='_source_file', source_row='_source_row', loaded_at='_loaded_at') -%}
+    {{ datawiz.latest_version_order(updated_at=updated_at, source_file=source_file, source_row=source_row) }},
+    {{ loaded_at }} desc
+{%- endmacro %}
+
+
+{#- R2: why a landed fact row is not a fact, or null if it is one. `required` are the columns
+    that must not be null after R1 (the key and the business date); `accepted` maps a column to
+    its allowed values. A null in an accepted-values column is a reject too: it is tested with
+    `is null` first because `null not in (...)` is null, not true. The first failing check names
+    the reason. -#}
+{% macro fact_reject_reason(required, accepted={}) -%}
+    case
+        {%- for column in required %}
+        when {{ column }} is null then 'null {{ column }}'
+        {%- endfor %}
+        {%- for column, values in accepted.items() %}
+        when {{ column }} is null
+            or {{ column }} not in ('{{ values | join("', '") }}') then 'invalid {{ column }}'
+        {%- endfor %}
+    end
+{%- endmacro %}
+
+
+{#- The incremental watermark: only rows landed at or after the newest `_loaded_at` that
+    `relation` already holds (rows at the watermark itself are read again, which is harmless:
+    R3 keeps the version already held). An empty relation holds no watermark: every row is read.
+    `where` narrows the relation (e.g. to one dataset of dq_rejected_rows). -#}
+{% macro landed_since_watermark(relation, loaded_at='_loaded_at', where=none) -%}
+    {{ loaded_at }} >= coalesce(
+        (
+            select max(_loaded_at) from {{ relation }}
+            {%- if where %} where {{ where }}{% endif %}
+        ),
+        {{ loaded_at }}
+    )
+{%- endmacro %}
+
+
+{#- R6: quantities and amounts are non-negative in the files; a credit note reduces sales. -#}
+{% macro signed_by_doc_type(expr, doc_type='doc_type') -%}
+    case when {{ doc_type }} = 'CRN' then -{{ expr }} else {{ expr }} end
+{%- endmacro %}
+
+
+{#- The join condition "date lies in [valid_from, valid_to)", valid_to null = open-ended. -#}
+{% macro date_in_range(date_expr, valid_from, valid_to) -%}
+    {{ date_expr }} >= {{ valid_from }}
+    and ({{ valid_to }} is null or {{ date_expr }} < {{ valid_to }})
+{%- endmacro %}
