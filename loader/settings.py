@@ -62,6 +62,26 @@ class Settings:
     # rows per record batch read from a Parquet file (bounds the loader's memory)
     batch_rows: int = 65_536
 
+    # operations (pipeline/): MongoDB for the business constants (R10; unset URI = step
+    # skipped), e-mail alerts, OpenTelemetry (standard OTEL_ names), schedule, run history
+    mongo_uri: str = field(default="", repr=False)
+    mongo_database: str = "datawiz"
+    mongo_timeout_seconds: int = 10
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_from: str = "datawiz@localhost"
+    smtp_tls: str = "starttls"  # starttls | ssl | none
+    alert_to: str = ""  # comma-separated addresses; empty = no e-mail
+    alert_on: str = "failure"  # failure | warning (failure or warnings) | always | never
+    otel_exporter_otlp_endpoint: str = ""
+    otel_exporter_otlp_headers: str = field(default="", repr=False)
+    evening_at: str = "20:30"
+    morning_at: str = "06:30"
+    maintain_at: str = "03:00"  # on the 1st of each month
+    history_keep_days: int = 400
+
     @classmethod
     def from_env(cls, dotenv: Path | None = None, **overrides) -> Settings:
         env = _env(dotenv)
@@ -70,6 +90,8 @@ class Settings:
             names = [f"DATAWIZ_{f.name.upper()}"]
             if f.name == "azure_storage_connection_string":
                 names.append("AZURE_STORAGE_CONNECTION_STRING")
+            if f.name.startswith("otel_"):
+                names.append(f.name.upper())
             for name in names:
                 if env.get(name, "") != "":
                     raw = env[name]
