@@ -76,8 +76,8 @@ constants as (
 
 final as (
     select
-        cast(constant_key as {{ dbt.type_string() }}) as constant_key,
-        cast(constant_value as {{ dbt.type_string() }}) as constant_value
+        {{ datawiz.to_text('constant_key') }} as constant_key,
+        {{ datawiz.to_text('constant_value') }} as constant_value
     from constants
 )
 
