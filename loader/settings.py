@@ -58,6 +58,14 @@ class Settings:
     azure_storage_connection_string: str = field(default="", repr=False)
     azure_account_url: str = ""
     azure_sas_token: str = field(default="", repr=False)
+    # Azure requests: retries (with exponential backoff) before a transient error is given up,
+    # and the read timeout of one request in seconds
+    azure_max_retries: int = 5
+    azure_timeout_seconds: int = 60
+
+    # blob backup (pipeline/backup.py): local mirror folder and how many days of dt= to keep
+    backup_dir: str = "data/backup"
+    backup_retention_days: int = 30
 
     # rows per record batch read from a Parquet file (bounds the loader's memory)
     batch_rows: int = 65_536

@@ -1,0 +1,1 @@
+"""Developer scripts: the Azure demo and the Azurite helper it shares with tests and bench."""
