@@ -4,26 +4,42 @@ a timeout per step, and dependencies (a step whose prerequisite failed is skippe
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from loader.errors import TerminalError, TransientError
+from pipeline.redact import redact
 
 log = logging.getLogger("datawiz.pipeline")
 
 
 @dataclass
+class Timing:
+    """A timed piece of a step (e.g. one dbt node), shown as a child span in traces."""
+
+    name: str
+    started_at: datetime
+    finished_at: datetime
+    attributes: dict[str, str | int | float | bool] = field(default_factory=dict)
+
+
+@dataclass
 class StepOutcome:
-    """What a step function returns: a one-line detail, rows, and whether it fully succeeded."""
+    """What a step function returns: a one-line detail, rows, and whether it fully succeeded.
+    `skipped` says the step had nothing to do by configuration (the detail says why)."""
 
     detail: str = ""
     rows: int | None = None
     ok: bool = True
     warning: bool = False
+    skipped: bool = False
+    children: list[Timing] = field(default_factory=list)
 
 
 @dataclass
@@ -35,6 +51,8 @@ class Step:
     needs: tuple[str, ...] = ()
     # when False, the step's failure is reported but does not fail the pipeline
     required: bool = True
+    # evening | morning | maintain: recorded in run history and traces
+    window: str = ""
 
 
 @dataclass
@@ -45,10 +63,23 @@ class StepResult:
     rows: int | None = None
     detail: str = ""
     attempts: int = 0
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    children: list[Timing] = field(default_factory=list)
 
     def line(self) -> str:
         rows = f"{self.rows:,} rows" if self.rows is not None else "-"
-        return f"{self.name:<18} {self.status:<7} {self.seconds:7.1f}s  {rows:>14}  {self.detail}"
+        detail = one_line(self.detail)
+        return f"{self.name:<18} {self.status:<7} {self.seconds:7.1f}s  {rows:>14}  {detail}"
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def one_line(text: str, limit: int = 2000) -> str:
+    """Logs and cron mails get one line per step: no newlines, no terminal colour codes."""
+    flat = " | ".join(x.strip() for x in _ANSI.sub("", text).splitlines() if x.strip())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 @dataclass
@@ -56,10 +87,45 @@ class RunReport:
     pipeline: str
     results: list[StepResult] = field(default_factory=list)
     seconds: float = 0.0
+    run_id: str = ""
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
 
     @property
     def ok(self) -> bool:
         return all(r.status in ("ok", "warn", "skipped") for r in self.results)
+
+    @property
+    def status(self) -> str:
+        """failed | warn | ok: the verdict of the whole run."""
+        if not self.ok:
+            return "failed"
+        return "warn" if any(r.status == "warn" for r in self.results) else "ok"
+
+    @property
+    def rows(self) -> int:
+        return sum(r.rows or 0 for r in self.results)
+
+
+class Observer:
+    """Hooks around a run (run history, traces, alerts). Every method is optional; an
+    observer that raises is logged and ignored: bookkeeping never fails a pipeline."""
+
+    def run_started(self, report: RunReport) -> None: ...
+
+    def step_started(self, step: Step) -> None: ...
+
+    def step_finished(self, step: Step, result: StepResult) -> None: ...
+
+    def run_finished(self, report: RunReport) -> None: ...
+
+
+def _notify(observers: Sequence[Observer], method: str, *args) -> None:
+    for observer in observers:
+        try:
+            getattr(observer, method)(*args)
+        except Exception:  # noqa: BLE001 - see Observer
+            log.exception("%s.%s failed (ignored)", type(observer).__name__, method)
 
 
 class StepTimeout(TransientError):
@@ -87,27 +153,49 @@ def _deadline(seconds: float | None, name: str):
 
 
 def run_steps(
-    pipeline: str, steps: list[Step], *, backoff: float = 2.0, echo: Callable[[str], None] = print
+    pipeline: str,
+    steps: list[Step],
+    *,
+    backoff: float = 2.0,
+    echo: Callable[[str], None] = print,
+    observers: Sequence[Observer] = (),
+    run_id: str = "",
+    scrub: Callable[[str], str] = redact,
 ) -> RunReport:
-    report = RunReport(pipeline)
+    """Run the steps in order; `scrub` takes secrets out of error text before it is printed,
+    logged or handed to the observers (pass a settings-aware redact to mask known secrets)."""
+    report = RunReport(pipeline, run_id=run_id, started_at=datetime.now(UTC))
+    _notify(observers, "run_started", report)
     started = time.perf_counter()
     status_of: dict[str, str] = {}
     for step in steps:
+        _notify(observers, "step_started", step)
         blocked = [n for n in step.needs if status_of.get(n) not in ("ok", "warn")]
         if blocked:
-            res = StepResult(step.name, "skipped", detail=f"needs {', '.join(blocked)}")
+            now = datetime.now(UTC)
+            res = StepResult(
+                step.name,
+                "skipped",
+                detail=f"needs {', '.join(blocked)}",
+                started_at=now,
+                finished_at=now,
+            )
         else:
-            res = _run_one(step, backoff)
+            res = _run_one(step, backoff, scrub)
         status_of[step.name] = res.status
         report.results.append(res)
         echo(res.line())
         log.info("step %s", res.line())
+        _notify(observers, "step_finished", step, res)
     report.seconds = time.perf_counter() - started
+    report.finished_at = datetime.now(UTC)
+    _notify(observers, "run_finished", report)
     return report
 
 
-def _run_one(step: Step, backoff: float) -> StepResult:
+def _run_one(step: Step, backoff: float, scrub: Callable[[str], str] = redact) -> StepResult:
     t0 = time.perf_counter()
+    started_at = datetime.now(UTC)
     attempt = 0
     while True:
         attempt += 1
@@ -117,8 +205,18 @@ def _run_one(step: Step, backoff: float) -> StepResult:
             status = "ok" if out.ok and not out.warning else ("warn" if out.ok else "failed")
             if not out.ok and not step.required:
                 status = "warn"
+            if out.skipped and out.ok:
+                status = "skipped"
             return StepResult(
-                step.name, status, time.perf_counter() - t0, out.rows, out.detail, attempt
+                step.name,
+                status,
+                time.perf_counter() - t0,
+                out.rows,
+                scrub(out.detail),
+                attempt,
+                started_at,
+                datetime.now(UTC),
+                out.children,
             )
         except TransientError as exc:
             if attempt <= step.retries:
@@ -128,7 +226,7 @@ def _run_one(step: Step, backoff: float) -> StepResult:
                     step.name,
                     attempt,
                     wait,
-                    exc,
+                    scrub(str(exc)),
                 )
                 time.sleep(wait)
                 continue
@@ -138,9 +236,16 @@ def _run_one(step: Step, backoff: float) -> StepResult:
         except Exception as exc:  # noqa: BLE001 - an unexpected bug still ends in a report line
             log.exception("step %s crashed", step.name)
             detail = f"crashed: {type(exc).__name__}: {exc}"
+        detail = scrub(detail)
         status = "failed" if step.required else "warn"
         log.error("step %s %s: %s", step.name, status, detail)
-        one_line = " | ".join(x.strip() for x in detail.splitlines() if x.strip())
         return StepResult(
-            step.name, status, time.perf_counter() - t0, None, one_line[:800], attempt
+            step.name,
+            status,
+            time.perf_counter() - t0,
+            None,
+            one_line(detail, 800),
+            attempt,
+            started_at,
+            datetime.now(UTC),
         )

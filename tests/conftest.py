@@ -17,6 +17,8 @@ pytest_plugins = [
         "tests.fixtures.sample",
         "tests.fixtures.azurite",
         "tests.fixtures.starrocks",
+        "tests.fixtures.mongo",
+        "tests.fixtures.smtp",
     )
     if (ROOT / (module.replace(".", "/") + ".py")).exists()
 ]
