@@ -249,9 +249,11 @@ def _sr(expression: exp.Expression) -> str:
 class Engine:
     """One DuckDB database behind a StarRocks-speaking surface. Thread-safe through ``lock``."""
 
-    def __init__(self, path: str = ":memory:"):
+    def __init__(self, path: str = ":memory:", statement_log: str | None = None):
         self.lock = threading.RLock()
         self.path = path
+        # Optional: every statement and its outcome appended to this file (debugging clients).
+        self.statement_log = statement_log
         self.con = duckdb.connect(path)
         self.con.execute("set TimeZone = 'UTC'")
         for schema in (CATALOG_SCHEMA, NO_DATABASE, INFO_SCHEMA):
@@ -630,6 +632,22 @@ class Engine:
 
     def run(self, statement: exp.Expression, database: str | None = None) -> Result:
         """Run one parsed statement with ``database`` as the session's current database."""
+        if not self.statement_log:
+            return self._run(statement, database)
+        text = _sr(statement)
+        try:
+            result = self._run(statement, database)
+        except Exception as e:
+            self._log(f"{text};\n-- [{database}] ERROR {getattr(e, 'code', '')}: {e}\n\n")
+            raise
+        self._log(f"{text};\n-- [{database}] ok, {len(result.rows)} rows\n\n")
+        return result
+
+    def _log(self, entry: str) -> None:
+        with self.lock, open(self.statement_log, "a", encoding="utf-8") as f:
+            f.write(entry)
+
+    def _run(self, statement: exp.Expression, database: str | None) -> Result:
         with self.lock:
             if database and database.lower().startswith("default_catalog."):
                 database = database.split(".", 1)[1]
@@ -1015,7 +1033,7 @@ class Engine:
         kind = (statement.args.get("kind") or "").upper()
         exists_ok = bool(statement.args.get("exists"))
         if kind in ("DATABASE", "SCHEMA"):
-            name = statement.this.name
+            name = (statement.args.get("tables") or [statement.this])[0].name
             if not self.database_exists(name):
                 if exists_ok:
                     return Result()
@@ -1034,7 +1052,7 @@ class Engine:
                 f"DROP {kind} is not supported by the double", ER_NOT_SUPPORTED_YET
             )
         wanted = "MATERIALIZED_VIEW" if statement.args.get("materialized") else kind
-        for table in statement.expressions or [statement.this]:
+        for table in statement.args.get("tables") or [statement.this]:
             db, name = self._qualify(table, database, must_exist=not exists_ok)
             actual = self._relation_kind(db, name) if self.database_exists(db) else None
             if actual is None:

@@ -37,8 +37,9 @@ class StarRocksDouble:
         password: str = "",
         path: str = ":memory:",
         http: bool = True,
+        statement_log: str | None = None,
     ) -> StarRocksDouble:
-        engine = Engine(path)
+        engine = Engine(path, statement_log=statement_log)
         front_end = FrontEnd(engine, user, password)
         port = front_end.start(host, query_port)
         stream_load = None
