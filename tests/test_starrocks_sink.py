@@ -1,0 +1,296 @@
+"""The StarRocks sink through `loader.land.land`, against the StarRocks double (both halves:
+MySQL port for SQL, Stream Load HTTP for rows), loopback only."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from loader import datasets as ds
+from loader.errors import TerminalError
+from loader.land import land
+from loader.settings import Settings
+from loader.sinks import open_sink
+from loader.sinks.starrocks import StarRocksSink, create_table_sql, literal, sort_key
+from loader.sources.local import LocalSource
+from tests.fixtures.sample import fis_table, write_parquet
+
+FILES_PER_DATASET = 2
+
+
+@pytest.fixture
+def landing(small_landing, tmp_path) -> Path:
+    """The first files of every dataset of the small sample (every type and shape, fast)."""
+    dest = tmp_path / "landing"
+    for name in ds.load_datasets():
+        files = sorted((small_landing / name).glob("dt=*/*.parquet"))[:FILES_PER_DATASET]
+        assert files, name
+        for f in files:
+            target = dest / f.relative_to(small_landing)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(f, target)
+    (dest / "fis" / "notes.txt").write_text("junk")
+    return dest
+
+
+@pytest.fixture
+def double(fresh_starrocks_double):
+    assert fresh_starrocks_double.stream_load is not None, "the double's HTTP half is missing"
+    return fresh_starrocks_double
+
+
+def settings(double, **kw) -> Settings:
+    values = dict(
+        target="starrocks",
+        starrocks_host=double.host,
+        starrocks_query_port=double.query_port,
+        starrocks_http_port=double.http_port,
+        starrocks_user=double.user,
+        starrocks_password=double.password,
+    )
+    values.update(kw)
+    return Settings(**values)
+
+
+def sink_for(double, **kw) -> StarRocksSink:
+    sink = StarRocksSink.from_settings(settings(double), **kw)
+    sink.client.backoff = 0.01
+    return sink
+
+
+def run(root, double, datasets=None, **kw):
+    sink = sink_for(double, **kw)
+    try:
+        return land(LocalSource(root), sink, datasets or ds.select("all"), batch_rows=100)
+    finally:
+        sink.close()
+
+
+def sql(double, statement: str) -> list[tuple]:
+    con = double.connect()
+    try:
+        cur = con.cursor()
+        cur.execute(statement)
+        return [tuple(r) for r in cur.fetchall()]
+    finally:
+        con.close()
+
+
+def parquet_files(root: Path) -> dict[str, int]:
+    return {
+        str(p.relative_to(root)): pq.ParquetFile(p).metadata.num_rows
+        for p in sorted(root.glob("*/dt=*/*.parquet"))
+    }
+
+
+# ------------------------------------------------------------------------------ the happy path
+def test_sample_lands_with_lineage_and_ledger_then_nothing_twice(landing, double):
+    report = run(landing, double)
+    files = parquet_files(landing)
+    assert report.ok, [r.error for r in report.results if r.error]
+    assert len(report.of("loaded")) == len(files) == 7 * FILES_PER_DATASET
+    assert report.rows == sum(files.values())
+    assert [i.path for i in report.ignored] == ["fis/notes.txt"]
+    for rel, n in files.items():
+        dataset = rel.split("/")[0]
+        got = sql(
+            double,
+            "select count(*), min(_source_row), max(_source_row), count(distinct _source_row), "
+            f"count(distinct _loaded_at) from raw.{dataset} where _source_file = {literal(rel)}",
+        )[0]
+        assert got == ((n, 0, n - 1, n, 1) if n else (0, None, None, 0, 0)), rel
+    # rows arrive unchanged, in file order (text with quotes, decimals, dates, NULLs)
+    rel = next(r for r, n in files.items() if r.startswith("fis/") and n)
+    expected = pq.read_table(landing / rel)
+    got = sql(
+        double,
+        "select invoice_no, net_amount, invoice_date, updated_at, tsr_code from raw.fis "
+        f"where _source_file = {literal(rel)} order by _source_row",
+    )
+    assert [r[0] for r in got] == expected.column("invoice_no").to_pylist()
+    assert [r[1] for r in got] == expected.column("net_amount").to_pylist()
+    assert [r[2] for r in got] == expected.column("invoice_date").to_pylist()
+    assert [r[4] for r in got] == expected.column("tsr_code").to_pylist()
+    ledger = sql(double, "select file_path, status, `rows`, version from raw.load_ledger")
+    assert sorted((r[0], r[1], r[2]) for r in ledger) == sorted(
+        (p, "loaded", n) for p, n in files.items()
+    )
+    # the payload went to the BE only, once per file
+    http = double.stream_load.stats
+    non_empty = [p for p, n in files.items() if n]
+    assert http.fe_body_bytes == 0 and len(http.of("be", "_stream_load")) == len(non_empty)
+    again = run(landing, double)
+    assert again.ok and again.skipped == len(files) and not again.results
+    assert sql(double, "select count(*) from raw.load_ledger") == [(len(files),)]
+    assert sql(double, "select count(*) from raw.fis")[0][0] == sum(
+        n for p, n in files.items() if p.startswith("fis/")
+    )
+
+
+def test_raw_tables_follow_the_declaration(double):
+    decl = ds.load_datasets()
+    assert sort_key(decl["fis"]) == ["invoice_no", "invoice_line"]
+    assert sort_key(decl["tsr_hierarchy"]) == ["tsr_code"]  # effective_from is not leading
+    ddl = create_table_sql(decl["fis"], "raw", {"replication_num": "1"})
+    assert "duplicate key(`invoice_no`, `invoice_line`)" in ddl
+    assert "partition by date_trunc('month', `_loaded_at`)" in ddl
+    assert "`_loaded_at` datetime not null" in ddl
+    assert 'properties ("replication_num" = "1")' in ddl
+    sink = sink_for(double)
+    try:
+        sink.prepare(ds.select("all"))
+    finally:
+        sink.close()
+    meta = double.engine.table_meta("raw", "fis")
+    assert meta.table_type == "DUPLICATE" and meta.keys == ["invoice_no", "invoice_line"]
+    cols = dict(double.engine.table_columns("raw", "fis"))
+    assert cols["gross_amount"] == "decimal(14,2)" and cols["_loaded_at"] == "datetime"
+    assert list(cols)[-3:] == ["_source_file", "_source_row", "_loaded_at"]
+    tables = {r[0] for r in sql(double, "show tables from raw")}
+    assert tables == set(decl) | {"load_ledger"}
+
+
+def test_open_sink_picks_starrocks_and_hides_the_password(double):
+    sink = open_sink(settings(double))
+    try:
+        assert isinstance(sink, StarRocksSink)
+        assert double.password not in sink.describe() and double.user in sink.describe()
+    finally:
+        sink.close()
+
+
+# ----------------------------------------------------------------------------- crash safety
+def test_big_files_land_all_or_nothing_through_transactions(tmp_path, double):
+    root = tmp_path / "landing"
+    write_parquet(root, "fis/dt=2026-11-01/part-001.parquet", fis_table(3000))
+    write_parquet(root, "fis/dt=2026-11-02/part-001.parquet", fis_table(3000, start=9000))
+    double.stream_load.inject("fail", op="load", skip=2)  # the 1st file's 3rd chunk
+    fis = ds.select(names=["fis"])
+    report = run(root, double, fis, chunk_bytes=50_000)
+    assert [r.status for r in report.results] == ["failed", "loaded"]
+    assert "injected failure in load" in report.results[0].error
+    first = "fis/dt=2026-11-01/part-001.parquet"
+    assert sql(double, f"select count(*) from raw.fis where _source_file = {literal(first)}") == [
+        (0,)
+    ]
+    assert sql(double, "select file_path from raw.load_ledger") == [
+        ("fis/dt=2026-11-02/part-001.parquet",)
+    ]
+    ops = [r.path.rsplit("/", 1)[-1] for r in double.stream_load.stats.of("be", "transaction")]
+    assert ops.count("commit") == 1 and ops.count("rollback") == 1 and ops.count("load") > 4
+    rerun = run(root, double, fis, chunk_bytes=50_000)
+    assert [r.status for r in rerun.results] == ["loaded"] and rerun.rows == 3000
+    assert sql(double, "select count(*), count(distinct _source_row) from raw.fis") == [
+        (6000, 3000)
+    ]
+
+
+def test_crash_between_commit_and_ledger_write_is_exactly_once(tmp_path, double, monkeypatch):
+    root = tmp_path / "landing"
+    write_parquet(root, "fis/dt=2026-11-01/part-001.parquet", fis_table(500))
+    fis = ds.select(names=["fis"])
+    real = StarRocksSink._insert_ledger
+
+    def crash(self, entry, rows):
+        raise ConnectionError("the loader died after the commit")
+
+    monkeypatch.setattr(StarRocksSink, "_insert_ledger", crash)
+    report = run(root, double, fis)
+    assert [r.status for r in report.results] == ["failed"]
+    assert sql(double, "select count(*) from raw.fis") == [(500,)]  # committed, not recorded
+    monkeypatch.setattr(StarRocksSink, "_insert_ledger", real)
+    rerun = run(root, double, fis)
+    assert [(r.status, r.rows) for r in rerun.results] == [("loaded", 500)]
+    assert sql(double, "select count(*) from raw.fis") == [(500,)]  # not twice
+    assert sql(double, "select status, `rows` from raw.load_ledger") == [("loaded", 500)]
+
+
+def test_changed_file_is_loaded_again(tmp_path, double):
+    root = tmp_path / "landing"
+    rel = "fis/dt=2026-11-01/part-001.parquet"
+    write_parquet(root, rel, fis_table(100))
+    fis = ds.select(names=["fis"])
+    run(root, double, fis)
+    write_parquet(root, rel, fis_table(120, start=100))
+    report = run(root, double, fis)
+    assert [(r.status, r.rows) for r in report.results] == [("loaded", 120)]
+    assert sql(double, "select count(*) from raw.fis") == [(220,)]
+    assert len({r[0] for r in sql(double, "select version from raw.load_ledger")}) == 2
+
+
+def test_bad_file_is_quarantined_and_recorded(tmp_path, double):
+    root = tmp_path / "landing"
+    write_parquet(root, "fis/dt=2026-11-01/part-001.parquet", fis_table(50))
+    bad = root / "fis/dt=2026-11-02/part-001.parquet"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"PAR1 this is not parquet")
+    fis = ds.select(names=["fis"])
+    report = run(root, double, fis)
+    assert sorted(r.status for r in report.results) == ["loaded", "quarantined"]
+    assert sorted(sql(double, "select status from raw.load_ledger")) == [
+        ("loaded",),
+        ("quarantined",),
+    ]
+    assert run(root, double, fis).skipped == 2  # quarantined counts as done
+
+
+def test_rows_starrocks_rejects_fail_the_file_with_the_rows_shown(tmp_path, double):
+    root = tmp_path / "landing"
+    table = fis_table(20)
+    write_parquet(root, "fis/dt=2026-11-01/part-001.parquet", table)
+    con = double.connect()
+    try:
+        cur = con.cursor()
+        cur.execute("create database if not exists raw")
+        # a table that disagrees with the declaration: invoice numbers are not integers
+        cur.execute(
+            "create table raw.fis (invoice_no bigint, invoice_line int) duplicate key(invoice_no)"
+        )
+    finally:
+        con.close()
+    report = run(root, double, ds.select(names=["fis"]))
+    (result,) = report.results
+    assert result.status == "failed"
+    assert "StarRocks rejected rows" in result.error and "INV00000000" in result.error
+    assert sql(double, "select count(*) from raw.fis") == [(0,)]
+    assert sql(double, "select count(*) from raw.load_ledger") == [(0,)]
+
+
+# ------------------------------------------------------------------------------ schema drift
+def test_declared_column_added_later_is_added_to_the_table(tmp_path, double):
+    fis = ds.load_datasets()["fis"]
+    root = tmp_path / "landing"
+    write_parquet(root, "fis/dt=2026-11-01/part-001.parquet", fis_table(10))
+    run(root, double, [fis])
+    extra = ds.Column("promo_code", "string")
+    drifted = dataclasses.replace(fis, columns=fis.columns + (extra,))
+    table = fis_table(10, start=10)
+    table = table.append_column("promo_code", pa.array(["P1"] * 10))
+    write_parquet(root, "fis/dt=2026-11-02/part-001.parquet", table)
+    report = run(root, double, [drifted])
+    assert report.ok and report.rows == 10
+    cols = [c for c, _ in double.engine.table_columns("raw", "fis")]
+    assert cols[-1] == "promo_code"
+    assert sorted(
+        sql(double, "select promo_code, count(*) from raw.fis group by promo_code"), key=str
+    ) == sorted([(None, 10), ("P1", 10)], key=str)
+
+
+# ------------------------------------------------------------------------------ credentials
+def test_wrong_password_stops_the_run_without_showing_it(landing, double, caplog):
+    caplog.set_level(logging.DEBUG)
+    wrong = "wrong-" + double.password
+    sink = StarRocksSink.from_settings(settings(double, starrocks_password=wrong))
+    try:
+        with pytest.raises(TerminalError) as info:
+            land(LocalSource(landing), sink, ds.select("all"))
+    finally:
+        sink.close()
+    assert double.user in str(info.value)
+    assert wrong not in str(info.value) and wrong not in caplog.text
