@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 
-from loader.errors import TerminalError
+from loader.errors import TerminalError, TransientError
 from loader.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -24,14 +26,23 @@ settings (environment variables, also read from .env in the working directory):
   DATAWIZ_STARROCKS_HOST, _QUERY_PORT (9030), _HTTP_PORT (8030), _USER, _PASSWORD
   AZURE_STORAGE_CONNECTION_STRING, or DATAWIZ_AZURE_ACCOUNT_URL + DATAWIZ_AZURE_SAS_TOKEN
   DATAWIZ_LOAD_TIMEOUT_SECONDS, DATAWIZ_DBT_TIMEOUT_SECONDS  per-step timeouts
+  DATAWIZ_MONGO_URI, DATAWIZ_MONGO_DATABASE (datawiz)    business constants (unset: skipped)
+  DATAWIZ_SMTP_HOST, _PORT (587), _USER, _PASSWORD, _FROM, _TLS (starttls|ssl|none)
+  DATAWIZ_ALERT_TO (comma-separated), DATAWIZ_ALERT_ON (failure|warning|always|never)
+  OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS  traces (OTLP/HTTP, e.g. SigNoz)
+  DATAWIZ_EVENING_AT (20:30), DATAWIZ_MORNING_AT (06:30), DATAWIZ_MAINTAIN_AT (03:00, 1st)
+  DATAWIZ_HISTORY_KEEP_DAYS (400)                         run history retention
 
 exit codes: 0 every step succeeded (warnings allowed), 1 a step failed, 2 bad usage or
-configuration (or another run holds the lock).
+configuration (or another run holds the lock). Docs: docs/operations.md.
 
 examples:
   python orchestrate.py run all                      # evening then morning, embedded default
   python orchestrate.py run morning --target starrocks
   python orchestrate.py run evening --source az://landing/extracts
+  python orchestrate.py status                       # the last runs and their steps
+  python orchestrate.py maintain                     # monthly: full refresh, analyze, prune
+  python orchestrate.py schedule                     # run everything on time, without cron
 """
 
 
@@ -60,8 +71,48 @@ def build_parser() -> argparse.ArgumentParser:
         help="rebuild incremental models from scratch (monthly maintenance)",
     )
 
-    summary = sub.add_parser("summary", help="print row counts of the marts")
+    summary = sub.add_parser(
+        "summary",
+        help="print row counts of the marts",
+        description="Print the row count of every mart and of the loaded files.",
+    )
     _common(summary)
+
+    status = sub.add_parser(
+        "status",
+        help="print the last runs and their steps (run history)",
+        description="Print the last runs from ops.run_history, newest first, with one line "
+        "per step. Exit 0 when the latest run of every pipeline succeeded, 1 when one of them "
+        "failed or was interrupted (usable as a health check).",
+        epilog=HELP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    status.add_argument("--limit", type=int, default=10, help="how many runs (default 10)")
+    _common(status)
+
+    maintain = sub.add_parser(
+        "maintain",
+        help="monthly maintenance: full refresh of the incremental facts, analyze, prune",
+        description="Monthly maintenance: dbt build --full-refresh of the incremental facts "
+        "and what depends on them, DuckDB CHECKPOINT/ANALYZE or StarRocks ANALYZE TABLE and "
+        "COMPACT, and pruning of the run history.",
+        epilog=HELP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _common(maintain)
+
+    sched = sub.add_parser(
+        "schedule",
+        help="run the pipelines on time without cron (evening, morning, monthly maintenance)",
+        description="Stay in the foreground and run: the evening pipeline daily at "
+        "DATAWIZ_EVENING_AT, the morning pipeline daily at DATAWIZ_MORNING_AT, the maintenance "
+        "on the 1st at DATAWIZ_MAINTAIN_AT (local time). Each run is a child process. "
+        "SIGTERM or Ctrl-C stops after the current run.",
+        epilog=HELP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sched.add_argument("--list", action="store_true", help="print the jobs and exit")
+    _common(sched)
     return p
 
 
@@ -90,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env(
             source=args.source, target=args.target, duckdb_path=args.duckdb_path
         )
+        from pipeline.redact import install_log_redaction
+
+        install_log_redaction(settings)
         if args.command == "run":
             from pipeline.pipelines import run_pipeline
 
@@ -105,10 +159,63 @@ def main(argv: list[str] | None = None) -> int:
             from pipeline.summary import print_summary
 
             return print_summary(settings)
+        if args.command == "status":
+            return _status(settings, args.limit)
+        if args.command == "maintain":
+            from pipeline.maintenance import run_maintenance
+
+            print(f"datawiz: maintenance, target {settings.target}")
+            report = run_maintenance(settings)
+            verdict = "ok" if report.ok else "FAILED"
+            print(f"datawiz: maintenance {verdict} in {report.seconds:.1f}s")
+            return EXIT_OK if report.ok else EXIT_FAILED
+        if args.command == "schedule":
+            return _schedule(settings, args)
     except TerminalError as exc:
-        print(f"datawiz: error: {exc}", file=sys.stderr)
+        from pipeline.redact import redact
+
+        print(f"datawiz: error: {redact(exc)}", file=sys.stderr)
         return EXIT_CONFIG
+    except TransientError as exc:
+        from pipeline.redact import redact
+
+        print(f"datawiz: {redact(exc)} (try again later)", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_CONFIG
+
+
+def _status(settings: Settings, limit: int) -> int:
+    from pipeline.history import format_runs, recent_runs
+
+    runs = recent_runs(settings, limit=limit)
+    print(f"DataWiz runs on {settings.target} (newest first, times UTC):")
+    for line in format_runs(runs):
+        print(line)
+    latest: dict[str, str] = {}
+    for run in runs:  # newest first: the first seen per pipeline is its latest
+        latest.setdefault(run.pipeline, run.status)
+    return EXIT_FAILED if {"failed", "interrupted"} & set(latest.values()) else EXIT_OK
+
+
+def _schedule(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline.alerts import check_settings
+    from pipeline.schedule import build_scheduler, describe, run_forever, subprocess_job
+
+    check_settings(settings)
+    forward = ["--target", settings.target, "--source", settings.source]
+    forward += ["--duckdb-path", settings.duckdb_path] + (["-v"] if args.verbose else [])
+    scheduler = build_scheduler(settings, subprocess_job(forward))
+    for line in describe(scheduler):
+        print(f"datawiz schedule: {line}")
+    if args.list:
+        return EXIT_OK
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    sys.stdout.flush()
+    run_forever(scheduler, stop)
+    print("datawiz schedule: stopped")
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -312,14 +312,18 @@ class RunHistory(Observer):
 
     def previous_failure(self) -> str:
         """'rerun after <id> (failed at <step>)' if the latest earlier run sharing a step with
-        this one did not finish well, else ''."""
+        this one (or, having recorded no step, of the same pipeline) did not finish well."""
         try:
             runs = recent_runs(self.settings, limit=20)
         except Exception as exc:  # noqa: BLE001 - see module docstring
             log.warning("run history not read: %s", redact(exc, self.settings))
             return ""
         for run in runs:
-            if self.steps and not self.steps & {s.step for s in run.steps}:
+            if run.run_id == self.run_id:
+                continue
+            if run.steps and self.steps and not self.steps & {s.step for s in run.steps}:
+                continue
+            if not run.steps and run.pipeline != self.pipeline:
                 continue
             if run.status in ("failed", "interrupted"):
                 stopped = next(

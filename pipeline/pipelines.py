@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
+import secrets
+import shlex
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from loader import datasets as ds
@@ -15,13 +19,36 @@ from loader.land import land
 from loader.settings import Settings
 from loader.sinks import open_sink
 from loader.sources import open_source
+from pipeline import alerts
+from pipeline.constants import publish_constants
 from pipeline.dbt import run_dbt
-from pipeline.runner import RunReport, Step, StepOutcome, run_steps
+from pipeline.history import RunHistory
+from pipeline.redact import redact
+from pipeline.runner import Observer, RunReport, Step, StepOutcome, run_steps
+from pipeline.telemetry import dbt_node_timings, tracing_for
 
 WINDOWS = ("evening", "morning")
 
 
-def load_step(settings: Settings, window: str) -> StepOutcome:
+@dataclass(frozen=True)
+class RunContext:
+    """Who a run is: its id (in the ledger, run history, traces and alerts) and start time
+    (the `updated_at` of the business constants)."""
+
+    run_id: str
+    pipeline: str
+    started_at: datetime
+
+
+def new_run(pipeline: str) -> RunContext:
+    now = datetime.now(UTC)
+    run_id = os.environ.get("DATAWIZ_RUN_ID") or (
+        f"{now:%Y%m%dT%H%M%SZ}-{pipeline}-{secrets.token_hex(2)}"
+    )
+    return RunContext(run_id, pipeline, now)
+
+
+def load_step(settings: Settings, window: str, run_id: str | None = None) -> StepOutcome:
     source = open_source(settings.source, settings)
     sink = open_sink(settings)
     try:
@@ -30,7 +57,7 @@ def load_step(settings: Settings, window: str) -> StepOutcome:
             sink,
             ds.select(window),
             batch_rows=settings.batch_rows,
-            run_id=os.environ.get("DATAWIZ_RUN_ID"),
+            run_id=run_id or os.environ.get("DATAWIZ_RUN_ID"),
         )
     finally:
         sink.close()
@@ -49,21 +76,31 @@ def dbt_build_step(settings: Settings, window: str, full_refresh: bool = False) 
     detail = result.summary()
     if not result.ok:
         detail += "; " + " | ".join(result.failures()[:5])
-    return StepOutcome(detail, result.rows, ok=result.ok, warning=result.count("warn") > 0)
+    return StepOutcome(
+        detail,
+        result.rows,
+        ok=result.ok,
+        warning=result.count("warn") > 0,
+        children=dbt_node_timings(result.nodes),
+    )
 
 
 def settings_timeout(step: str, default: float) -> float:
     return float(os.environ.get(f"DATAWIZ_{step}_TIMEOUT_SECONDS", default))
 
 
-def steps_for(window: str, settings: Settings, full_refresh: bool = False) -> list[Step]:
+def steps_for(
+    window: str, settings: Settings, full_refresh: bool = False, run: RunContext | None = None
+) -> list[Step]:
+    run = run or new_run(window)
     steps: list[Step] = []
     steps.append(
         Step(
             f"load-{window}",
-            lambda: load_step(settings, window),
+            lambda: load_step(settings, window, run.run_id),
             retries=2,
             timeout=settings_timeout("LOAD", 3600),
+            window=window,
         )
     )
     steps.append(
@@ -72,8 +109,20 @@ def steps_for(window: str, settings: Settings, full_refresh: bool = False) -> li
             lambda: dbt_build_step(settings, window, full_refresh),
             retries=1,
             needs=(f"load-{window}",),
+            window=window,
         )
     )
+    if window == "morning":
+        steps.append(
+            Step(
+                "constants",
+                lambda: publish_constants(settings, run.started_at),
+                retries=2,
+                timeout=settings_timeout("CONSTANTS", 600),
+                needs=(f"dbt-{window}",),
+                window=window,
+            )
+        )
     return steps
 
 
@@ -90,10 +139,57 @@ def run_lock(settings: Settings) -> Iterator[None]:
         yield
 
 
+def rerun_command(command: str, settings: Settings) -> str:
+    """The command line that repeats a run with the same settings (for alerts)."""
+    args = ["python", "orchestrate.py", *command.split(), "--target", settings.target]
+    if command.startswith("run"):
+        args += ["--source", settings.source]
+    if settings.target == "duckdb":
+        args += ["--duckdb-path", settings.duckdb_path]
+    return shlex.join(args)
+
+
+def default_observers(settings: Settings, steps: Sequence[Step], command: str) -> list[Observer]:
+    """Run history, then traces (if an endpoint is set), then the alert e-mail (last, so it
+    goes out after everything else has been recorded)."""
+    observers: list[Observer] = [RunHistory(settings, [s.name for s in steps])]
+    tracing = tracing_for(settings)
+    if tracing is not None:
+        observers.append(tracing)
+    rerun = redact(rerun_command(command, settings), settings)
+    observers.append(alerts.EmailAlerts(settings, rerun, tracing=tracing is not None))
+    return observers
+
+
+def execute(
+    run: RunContext,
+    steps: list[Step],
+    settings: Settings,
+    *,
+    command: str,
+    echo=print,
+    observers: Sequence[Observer] | None = None,
+) -> RunReport:
+    """Run declared steps under the lock, with run history, traces and alerts."""
+    alerts.check_settings(settings)
+    with run_lock(settings):
+        if observers is None:
+            observers = default_observers(settings, steps, command)
+        return run_steps(
+            run.pipeline,
+            steps,
+            echo=echo,
+            observers=observers,
+            run_id=run.run_id,
+            scrub=lambda text: redact(text, settings),
+        )
+
+
 def run_pipeline(
-    window: str, settings: Settings, full_refresh: bool = False, echo=print
+    window: str, settings: Settings, full_refresh: bool = False, echo=print, observers=None
 ) -> RunReport:
     windows = WINDOWS if window == "all" else (window,)
-    steps = [s for w in windows for s in steps_for(w, settings, full_refresh)]
-    with run_lock(settings):
-        return run_steps(window, steps, echo=echo)
+    run = new_run(window)
+    steps = [s for w in windows for s in steps_for(w, settings, full_refresh, run)]
+    command = f"run {window}" + (" --full-refresh" if full_refresh else "")
+    return execute(run, steps, settings, command=command, echo=echo, observers=observers)
