@@ -1,0 +1,259 @@
+"""orchestrate.py as cron sees it: exit codes, one line per step, the constants step, alerts,
+run history, maintenance and the scheduler.
+
+The loader runs for real on a tiny landing folder; dbt is replaced by a stand-in (`fake_dbt`)
+that builds marts.business_constants from raw.fis, because a real `dbt build` takes a minute
+here (the dbt models have their own tests). MongoDB is the wire-protocol double, SMTP a real
+aiosmtpd server.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import signal
+import subprocess
+import sys
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import orchestrate
+from loader.settings import PROJECT_ROOT, Settings
+from pipeline import maintenance, pipelines
+from pipeline.dbt import DbtResult
+from pipeline.history import recent_runs
+from pipeline.schedule import build_scheduler, describe, maintenance_due
+from tests.fixtures.mongo import MONGO_PASSWORD
+from tests.fixtures.sample import fis_table, write_parquet
+
+
+@pytest.fixture
+def landing(tmp_path) -> Path:
+    root = tmp_path / "landing"
+    write_parquet(root, "fis/dt=2026-11-25/part-001.parquet", fis_table(20))
+    write_parquet(root, "fis/dt=2026-11-26/part-001.parquet", fis_table(10, start=20))
+    return root
+
+
+class FakeDbt:
+    """Stands in for pipeline.dbt.run_dbt: records the commands, builds the constants mart."""
+
+    def __init__(self, fail: bool = False):
+        self.fail = fail
+        self.calls: list[list[str]] = []
+
+    def __call__(self, args, settings, timeout=None):
+        self.calls.append(list(args))
+        if self.fail:
+            node = {
+                "unique_id": "model.datawiz.fct_secondary_sales",
+                "status": "error",
+                "message": "Binder Error: column x not found",
+                "timing": [],
+            }
+            return DbtResult(["dbt", *args], 1, [node], "")
+        con = duckdb.connect(settings.duckdb_path)
+        con.execute("create schema if not exists marts")
+        con.execute(
+            "create or replace table marts.business_constants as "
+            "select 'latest_invoice_date' as constant_key, "
+            "cast(max(invoice_date) as varchar) as constant_value from raw.fis "
+            "union all select 'fis_lines', cast(count(*) as varchar) from raw.fis"
+        )
+        con.close()
+        now = datetime.now().isoformat() + "Z"
+        node = {
+            "unique_id": "model.datawiz.business_constants",
+            "status": "success",
+            "adapter_response": {"rows_affected": 2},
+            "timing": [{"name": "execute", "started_at": now, "completed_at": now}],
+        }
+        return DbtResult(["dbt", *args], 0, [node], "")
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch, landing):
+    """A clean environment for one warehouse in tmp_path (no .env of the developer)."""
+    for key in list(__import__("os").environ):
+        if key.startswith(("DATAWIZ_", "OTEL_")):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATAWIZ_DUCKDB_PATH", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("DATAWIZ_SOURCE", str(landing))
+    monkeypatch.setenv("DATAWIZ_MONGO_TIMEOUT_SECONDS", "1")
+    return tmp_path
+
+
+def use_dbt(monkeypatch, fake: FakeDbt) -> FakeDbt:
+    monkeypatch.setattr(pipelines, "run_dbt", fake)
+    monkeypatch.setattr(maintenance, "run_dbt", fake)
+    return fake
+
+
+def step_lines(out: str) -> list[list[str]]:
+    return [line.split()[:2] for line in out.splitlines() if not line.startswith("datawiz")]
+
+
+def test_morning_run_lands_builds_and_publishes(env, monkeypatch, capsys, mongo_double, mongo_uri):
+    monkeypatch.setenv("DATAWIZ_MONGO_URI", mongo_uri)
+    dbt = use_dbt(monkeypatch, FakeDbt())
+
+    assert orchestrate.main(["run", "morning"]) == orchestrate.EXIT_OK
+
+    out = capsys.readouterr().out
+    assert step_lines(out) == [["load-morning", "ok"], ["dbt-morning", "ok"], ["constants", "ok"]]
+    assert out.splitlines()[-1].startswith("datawiz: morning pipeline ok in ")
+    assert dbt.calls == [["build", "--select", "tag:morning"]]
+    docs = {d["_id"]: d["value"] for d in mongo_double.collection("datawiz", "business_constants")}
+    assert docs == {"latest_invoice_date": "2026-11-03", "fis_lines": "30"}
+    (run,) = recent_runs(Settings.from_env())
+    assert run.status == "ok" and [s.step for s in run.steps] == [
+        "load-morning",
+        "dbt-morning",
+        "constants",
+    ]
+    assert MONGO_PASSWORD not in out
+
+
+def test_failed_run_exits_1_alerts_once_and_rerun_picks_up(env, monkeypatch, capsys, smtp_server):
+    monkeypatch.setenv("DATAWIZ_SMTP_HOST", smtp_server.host)
+    monkeypatch.setenv("DATAWIZ_SMTP_PORT", str(smtp_server.port))
+    monkeypatch.setenv("DATAWIZ_SMTP_TLS", "none")
+    monkeypatch.setenv("DATAWIZ_ALERT_TO", "oncall@example.com")
+    use_dbt(monkeypatch, FakeDbt(fail=True))
+
+    assert orchestrate.main(["run", "morning"]) == orchestrate.EXIT_FAILED
+    out = capsys.readouterr().out
+    assert step_lines(out) == [
+        ["load-morning", "ok"],
+        ["dbt-morning", "failed"],
+        ["constants", "skipped"],
+    ]
+    (mail,) = smtp_server.received
+    assert "morning pipeline FAILED" in mail.message["Subject"]
+    body = mail.message.get_content()
+    assert "Binder Error: column x not found" in body
+    assert "orchestrate.py run morning --target duckdb --source" in body
+
+    assert orchestrate.main(["status"]) == orchestrate.EXIT_FAILED
+    capsys.readouterr()
+
+    use_dbt(monkeypatch, FakeDbt())
+    assert orchestrate.main(["run", "morning"]) == orchestrate.EXIT_OK
+    rerun = capsys.readouterr().out
+    assert "skipped 2 already loaded" in rerun  # the loader picks up where the run stopped
+    assert "constants          skipped" in rerun  # no DATAWIZ_MONGO_URI in this test
+    assert len(smtp_server.received) == 1  # success sends nothing (DATAWIZ_ALERT_ON=failure)
+
+    assert orchestrate.main(["status"]) == orchestrate.EXIT_OK
+    status = capsys.readouterr().out
+    assert "(failed at dbt-morning)" in status and "rerun after" in status
+
+
+def test_mongo_outage_fails_the_run_without_leaking_the_password(
+    env, monkeypatch, capsys, mongo_double, mongo_uri
+):
+    monkeypatch.setenv("DATAWIZ_MONGO_URI", mongo_uri)
+    monkeypatch.setattr("pipeline.runner.time.sleep", lambda s: None)  # no backoff waits
+    use_dbt(monkeypatch, FakeDbt())
+
+    with mongo_double.down():
+        code = orchestrate.main(["run", "morning", "-v"])
+
+    captured = capsys.readouterr()
+    assert code == orchestrate.EXIT_FAILED
+    (constants,) = [line for line in captured.out.splitlines() if line.startswith("constants")]
+    assert "failed" in constants and "after 3 attempt(s): MongoDB unreachable" in constants
+    assert MONGO_PASSWORD not in captured.out + captured.err
+
+
+def test_maintain_refreshes_optimizes_and_prunes(env, monkeypatch, capsys):
+    dbt = use_dbt(monkeypatch, FakeDbt())
+    assert orchestrate.main(["run", "morning"]) == 0
+    capsys.readouterr()
+
+    assert orchestrate.main(["maintain"]) == orchestrate.EXIT_OK
+
+    out = capsys.readouterr().out
+    assert step_lines(out) == [
+        ["dbt-full-refresh", "ok"],
+        ["optimize", "ok"],
+        ["prune-history", "ok"],
+    ]
+    assert dbt.calls[-1] == [
+        "build",
+        "--full-refresh",
+        "--select",
+        "config.materialized:incremental+",
+    ]
+    assert "checkpoint + analyze: " in out
+    assert recent_runs(Settings.from_env())[0].pipeline == "maintain"
+
+
+def test_exit_2_for_bad_configuration_and_a_held_lock(env, monkeypatch, capsys):
+    use_dbt(monkeypatch, FakeDbt())
+    monkeypatch.setenv("DATAWIZ_ALERT_ON", "sometimes")
+    assert orchestrate.main(["run", "evening"]) == orchestrate.EXIT_CONFIG
+    assert "DATAWIZ_ALERT_ON" in capsys.readouterr().err
+    monkeypatch.delenv("DATAWIZ_ALERT_ON")
+
+    lock = Path(env / ".datawiz.lock")
+    with open(lock, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert orchestrate.main(["run", "evening"]) == orchestrate.EXIT_CONFIG
+    assert "another DataWiz run holds" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["run", "summary", "status", "maintain", "schedule"])
+def test_every_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as done:
+        orchestrate.main([command, "--help"])
+    assert done.value.code == 0
+    assert f"usage: orchestrate.py {command}" in capsys.readouterr().out
+
+
+def test_schedule_jobs_and_monthly_maintenance():
+    settings = Settings(evening_at="21:15", morning_at="05:45", maintain_at="02:30")
+    ran: list[list[str]] = []
+    today = [date(2026, 12, 2)]
+    s = build_scheduler(settings, lambda args: ran.append(args) or 0, today=lambda: today[0])
+
+    jobs = {next(iter(j.tags)): j.at_time.strftime("%H:%M") for j in s.get_jobs()}
+    assert jobs == {"evening": "21:15", "morning": "05:45", "maintain": "02:30"}
+    s.run_all()
+    assert sorted(ran) == [["run", "evening"], ["run", "morning"]]  # not the 1st: no maintenance
+    today[0] = date(2027, 1, 1)
+    ran.clear()
+    s.run_all()
+    assert sorted(ran) == [["maintain"], ["run", "evening"], ["run", "morning"]]
+    assert maintenance_due(date(2026, 12, 1)) and not maintenance_due(date(2026, 12, 31))
+    assert describe(s)[0].split()[0] in {"evening", "morning", "maintain"}
+
+
+def test_schedule_refuses_a_bad_time(env, monkeypatch, capsys):
+    monkeypatch.setenv("DATAWIZ_MORNING_AT", "6.30am")
+    assert orchestrate.main(["schedule", "--list"]) == orchestrate.EXIT_CONFIG
+    assert "DATAWIZ_MORNING_AT must be a time of day as HH:MM" in capsys.readouterr().err
+
+
+def test_schedule_process_starts_and_stops_on_sigterm(env):
+    proc = subprocess.Popen(
+        [sys.executable, str(PROJECT_ROOT / "orchestrate.py"), "schedule"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=env,
+    )
+    try:
+        first = proc.stdout.readline()
+        assert first.startswith("datawiz schedule: ")
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "datawiz schedule: stopped" in out
