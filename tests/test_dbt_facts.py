@@ -1,0 +1,280 @@
+"""The incremental sales facts (fct_secondary_sales, fct_primary_dispatch, dq_rejected_rows).
+
+One scenario, built once for the module on a small generated sample (scale 0.01):
+
+1. the first 40 days are landed and built from an empty warehouse;
+2. three morning loads follow, landing the fact drops of the next days (one of them two days
+   at once) and running the facts incrementally;
+3. an evening load adds a material that facts already held as unknown to the current material
+   drop, and a morning run without new fact files must fix those facts (unknown members are
+   resolved again on every incremental run);
+4. the incremental results are copied aside and the facts rebuilt with --full-refresh.
+
+The tests then compare the two builds row for row and reconcile the facts with the landed rows.
+dbt runs in-process (dbtRunner): importing dbt costs more than the runs themselves.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from loader.datasets import load_datasets
+from loader.settings import PROJECT_ROOT, Settings
+from pipeline.pipelines import load_step
+
+pytestmark = pytest.mark.slow
+
+DBT_PROJECT = PROJECT_ROOT / "dbt_project"
+FACT_MODELS = ("fct_secondary_sales", "fct_primary_dispatch", "dq_rejected_rows")
+BASE_DAYS = 40
+EXTRA_DAYS = 4
+END = date(2026, 11, 26)  # last day of the initial build
+# morning runs after the initial build: which extra days each one lands (two drops in one run)
+MORNING_BATCHES = ((1,), (2, 3), (4,))
+FIX_BRAND = "TESTBRAND-LATE"
+
+
+def _drop_date(rel: Path) -> date | None:
+    part = rel.parts[1] if len(rel.parts) > 2 else ""
+    return date.fromisoformat(part[3:]) if part.startswith("dt=") else None
+
+
+def _copy_drops(generated: Path, landing: Path, datasets: set[str], days: set[date]) -> int:
+    """Copy the files of `datasets` whose dt= is one of `days` (junk files included)."""
+    copied = 0
+    for path in sorted(generated.rglob("*")):
+        if not path.is_file():
+            continue
+        rel = path.relative_to(generated)
+        if rel.parts[0] in datasets and _drop_date(rel) in days:
+            dest = landing / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, dest)
+            copied += 1
+    return copied
+
+
+@dataclass
+class Scenario:
+    duckdb_path: Path
+    fixed_material: str
+    fixed_rows: int
+    morning_rows: list[int] = field(default_factory=list)
+
+    def query(self, sql: str) -> list[tuple]:
+        # not read_only: dbt-duckdb (in-process) may still hold the file open, and DuckDB refuses
+        # a second connection to it with another configuration
+        con = duckdb.connect(str(self.duckdb_path))
+        try:
+            return con.execute(sql).fetchall()
+        finally:
+            con.close()
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory, monkeypatch_module) -> Scenario:
+    from dbt.cli.main import dbtRunner
+
+    from loader.sample import generate
+
+    work = tmp_path_factory.mktemp("facts")
+    generated, landing = work / "generated", work / "landing"
+    duckdb_path = work / "warehouse.duckdb"
+    monkeypatch_module.setenv("DATAWIZ_DUCKDB_PATH", str(duckdb_path))
+    monkeypatch_module.setenv("DATAWIZ_TARGET", "duckdb")
+    settings = Settings(source=str(landing), target="duckdb", duckdb_path=str(duckdb_path))
+
+    def dbt(*args: str) -> None:
+        result = dbtRunner().invoke(
+            [
+                *args,
+                "--project-dir", str(DBT_PROJECT),
+                "--profiles-dir", str(DBT_PROJECT),
+                "--target-path", str(work / "target"),
+                "--log-path", str(work / "logs"),
+                "--quiet",
+            ]
+        )  # fmt: skip
+        assert result.success, f"dbt {' '.join(args)} failed: {result.exception or result.result}"
+
+    def land(window: str) -> int:
+        outcome = load_step(settings, window)
+        assert outcome.ok, outcome.detail
+        return outcome.rows
+
+    datasets = load_datasets()
+    facts = {name for name, d in datasets.items() if d.window == "morning"}
+    dims = set(datasets) - facts
+    start = END - timedelta(days=BASE_DAYS - 1)
+    generate(
+        generated, days=BASE_DAYS + EXTRA_DAYS, seed=7, end=END + timedelta(EXTRA_DAYS), scale=0.01
+    )
+    base_days = {start + timedelta(i) for i in range(BASE_DAYS)}
+
+    # 1. the first 40 days, from an empty warehouse
+    assert _copy_drops(generated, landing, dims | facts, base_days)
+    land("all")
+    dbt("run", "--select", *(f"+{m}" for m in FACT_MODELS))
+
+    # 2. morning loads of the following days, incremental
+    morning_rows = []
+    for batch in MORNING_BATCHES:
+        assert _copy_drops(generated, landing, facts, {END + timedelta(i) for i in batch})
+        morning_rows.append(land("morning"))
+        dbt("run", "--select", *FACT_MODELS)
+
+    # 3. a material the facts hold as unknown arrives in the current material drop (evening),
+    #    then a morning run without new fact files
+    con = duckdb.connect(str(duckdb_path))
+    try:
+        fixed_material, fixed_rows = con.execute(
+            "select material_code, count(*) from marts.fct_secondary_sales "
+            "where is_unknown_material and material_code is not null "
+            "group by material_code order by count(*) desc, material_code limit 1"
+        ).fetchone()
+        current_drop = con.execute(
+            "select max(split_part(_source_file, '/', 2)) from raw.material_master"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    master = datasets["material_master"].schema
+    row = {c: None for c in master.names} | {
+        "material_code": fixed_material,
+        "material_desc": "late addition",
+        "brand": FIX_BRAND,
+        "pack_size": 1.0,
+        "mrp": Decimal("1.00"),
+        "is_active": True,
+        "updated_at": datetime(2026, 12, 1, 20, 0),
+    }
+    path = landing / "material_master" / current_drop / "part-900.parquet"
+    pq.write_table(pa.Table.from_pylist([row], schema=master), path)
+    land("evening")
+    dbt("run", "--select", "dim_material")
+    land("morning")
+    dbt("run", "--select", *FACT_MODELS)
+
+    # 4. incremental results aside, then a full refresh of the same models
+    con = duckdb.connect(str(duckdb_path))
+    try:
+        con.execute("create schema incremental")
+        for model in FACT_MODELS:
+            con.execute(f"create table incremental.{model} as select * from marts.{model}")
+    finally:
+        con.close()
+    dbt("run", "--select", *FACT_MODELS, "--full-refresh")
+    return Scenario(duckdb_path, fixed_material, fixed_rows, morning_rows)
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as mp:
+        yield mp
+
+
+def test_morning_loads_added_fact_rows(scenario):
+    assert all(rows > 0 for rows in scenario.morning_rows), scenario.morning_rows
+    # the facts were really built incrementally: some held rows predate the last morning loads
+    (loads,) = scenario.query(
+        "select count(distinct _loaded_at) from incremental.fct_secondary_sales"
+    )[0]
+    assert loads > len(MORNING_BATCHES)
+
+
+@pytest.mark.parametrize("model", FACT_MODELS)
+def test_incremental_equals_full_refresh(scenario, model):
+    (rows,) = scenario.query(f"select count(*) from marts.{model}")[0]
+    assert rows > 0
+    only_incremental = scenario.query(
+        f"select * from incremental.{model} except all select * from marts.{model}"
+    )
+    only_full = scenario.query(
+        f"select * from marts.{model} except all select * from incremental.{model}"
+    )
+    assert only_incremental == [], f"{len(only_incremental)} rows only in the incremental build"
+    assert only_full == [], f"{len(only_full)} rows only in the full refresh"
+
+
+@pytest.mark.parametrize(
+    ("dataset", "fact", "key", "rejected"),
+    [
+        (
+            "fis",
+            "fct_secondary_sales",
+            "invoice_no, invoice_line",
+            "invoice_no is null or invoice_line is null or invoice_date is null "
+            "or doc_type is null or doc_type not in ('INV', 'CRN')",
+        ),
+        (
+            "fid",
+            "fct_primary_dispatch",
+            "delivery_no, delivery_line",
+            "delivery_no is null or delivery_line is null or dispatch_date is null",
+        ),
+    ],
+)
+def test_every_landed_row_is_a_fact_a_superseded_version_or_a_reject(
+    scenario, dataset, fact, key, rejected
+):
+    """R2/R3 counts, with R2 written out here independently of the models."""
+    landed, rejects, valid, valid_keys = scenario.query(
+        f"""
+        with landed as (select * from staging.stg_landing__{dataset}),
+        valid as (select * from landed where not ({rejected}))
+        select
+            (select count(*) from landed),
+            (select count(*) from landed where {rejected}),
+            (select count(*) from valid),
+            (select count(*) from (select distinct {key} from valid))
+        """
+    )[0]
+    (facts,) = scenario.query(f"select count(*) from incremental.{fact}")[0]
+    (dq,) = scenario.query(
+        f"select count(*) from incremental.dq_rejected_rows where dataset = '{dataset}'"
+    )[0]
+    superseded = valid - valid_keys
+    assert rejects > 0 and superseded > 0, "the sample should hold rejects and corrections"
+    assert dq == rejects
+    assert facts == valid_keys
+    assert landed == facts + dq + superseded
+    # every fact and every reject is a landed row
+    orphans = scenario.query(
+        f"""
+        select count(*) from (
+            select source_file, source_row, _loaded_at from incremental.{fact}
+            union all
+            select source_file, source_row, _loaded_at from incremental.dq_rejected_rows
+            where dataset = '{dataset}'
+        ) as kept
+        anti join staging.stg_landing__{dataset} as landed
+            on kept.source_file = landed._source_file
+            and kept.source_row = landed._source_row
+            and kept._loaded_at = landed._loaded_at
+        """
+    )[0][0]
+    assert orphans == 0
+
+
+def test_unknown_material_is_fixed_by_a_later_master_drop(scenario):
+    assert scenario.fixed_rows > 0
+    rows = scenario.query(
+        "select is_unknown_material, brand, count(*) from incremental.fct_secondary_sales "
+        f"where material_code = '{scenario.fixed_material}' group by all"
+    )
+    assert rows == [(False, FIX_BRAND, scenario.fixed_rows)]
+    # and no fact is left flagged unknown for a material that the master now has
+    stale = scenario.query(
+        "select count(*) from incremental.fct_secondary_sales as f "
+        "join marts.dim_material as m on f.material_code = m.material_code "
+        "where f.is_unknown_material"
+    )[0][0]
+    assert stale == 0
