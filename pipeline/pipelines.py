@@ -76,11 +76,14 @@ def dbt_build_step(settings: Settings, window: str, full_refresh: bool = False) 
     detail = result.summary()
     if not result.ok:
         detail += "; " + " | ".join(result.failures()[:5])
+    warned = [n.get("unique_id", "?") for n in result.nodes if n.get("status") == "warn"]
+    if warned:  # which tests warned, for the run history and the alert
+        detail += "; warn: " + ", ".join(warned[:5]) + (", ..." if len(warned) > 5 else "")
     return StepOutcome(
         detail,
         result.rows,
         ok=result.ok,
-        warning=result.count("warn") > 0,
+        warning=bool(warned),
         children=dbt_node_timings(result.nodes),
     )
 

@@ -41,8 +41,9 @@ def landing(tmp_path) -> Path:
 class FakeDbt:
     """Stands in for pipeline.dbt.run_dbt: records the commands, builds the constants mart."""
 
-    def __init__(self, fail: bool = False):
+    def __init__(self, fail: bool = False, warn: bool = False):
         self.fail = fail
+        self.warn = warn
         self.calls: list[list[str]] = []
 
     def __call__(self, args, settings, timeout=None):
@@ -71,7 +72,10 @@ class FakeDbt:
             "adapter_response": {"rows_affected": 2},
             "timing": [{"name": "execute", "started_at": now, "completed_at": now}],
         }
-        return DbtResult(["dbt", *args], 0, [node], "")
+        nodes = [node]
+        if self.warn:
+            nodes.append({"unique_id": "test.datawiz.fis_recent", "status": "warn", "timing": []})
+        return DbtResult(["dbt", *args], 0, nodes, "")
 
 
 @pytest.fixture
@@ -168,6 +172,14 @@ def test_mongo_outage_fails_the_run_without_leaking_the_password(
     (constants,) = [line for line in captured.out.splitlines() if line.startswith("constants")]
     assert "failed" in constants and "after 3 attempt(s): MongoDB unreachable" in constants
     assert MONGO_PASSWORD not in captured.out + captured.err
+
+
+def test_dbt_warnings_name_the_tests_and_keep_exit_0(env, monkeypatch, capsys):
+    use_dbt(monkeypatch, FakeDbt(warn=True))
+    assert orchestrate.main(["run", "morning"]) == orchestrate.EXIT_OK
+    (dbt_line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("dbt-")]
+    assert dbt_line.split()[1] == "warn"
+    assert dbt_line.endswith("1 success, 1 warn; warn: test.datawiz.fis_recent")
 
 
 def test_maintain_refreshes_optimizes_and_prunes(env, monkeypatch, capsys):
