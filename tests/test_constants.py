@@ -178,3 +178,34 @@ def test_uri_password_is_never_logged(warehouse, mongo_double, mongo_uri, caplog
     assert MONGO_PASSWORD not in seen
     assert MONGO_PASSWORD not in repr(settings)
     assert "127.0.0.1" in seen  # the messages still say where MongoDB was
+
+
+def test_constants_read_from_starrocks(fresh_starrocks_double, mongo_double, mongo_uri):
+    env = fresh_starrocks_double.env()
+    con = fresh_starrocks_double.connect()
+    cur = con.cursor()
+    cur.execute("create database if not exists marts")
+    cur.execute(
+        "create table marts.business_constants (constant_key varchar(64), "
+        "constant_value varchar(64)) duplicate key(constant_key) "
+        'distributed by hash(constant_key) buckets 1 properties ("replication_num" = "1")'
+    )
+    cur.execute(
+        "insert into marts.business_constants values "
+        "('current_fiscal_year', 'FY2026-27'), ('active_distributors', '41')"
+    )
+    con.close()
+    settings = Settings(
+        target="starrocks",
+        starrocks_host=env["DATAWIZ_STARROCKS_HOST"],
+        starrocks_query_port=int(env["DATAWIZ_STARROCKS_QUERY_PORT"]),
+        starrocks_user=env["DATAWIZ_STARROCKS_USER"],
+        starrocks_password=env["DATAWIZ_STARROCKS_PASSWORD"],
+        mongo_uri=mongo_uri,
+    )
+
+    out = publish_constants(settings, RUN_1)
+
+    docs = {d["_id"]: d["value"] for d in mongo_double.collection("datawiz", COLLECTION)}
+    assert docs == {"current_fiscal_year": "FY2026-27", "active_distributors": "41"}
+    assert out.rows == 2

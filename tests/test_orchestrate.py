@@ -269,3 +269,33 @@ def test_schedule_process_starts_and_stops_on_sigterm(env):
         proc.kill()
     assert proc.returncode == 0, err
     assert "datawiz schedule: stopped" in out
+
+
+def test_maintenance_sql_on_starrocks(fresh_starrocks_double):
+    env = fresh_starrocks_double.env()
+    con = fresh_starrocks_double.connect()
+    cur = con.cursor()
+    for db, table in (("raw", "fis"), ("marts", "fct_secondary_sales"), ("marts", "dim_customer")):
+        cur.execute(f"create database if not exists {db}")
+        cur.execute(
+            f"create table {db}.{table} (k varchar(10), v int) duplicate key(k) "
+            'distributed by hash(k) buckets 1 properties ("replication_num" = "1")'
+        )
+    con.close()
+    settings = Settings(
+        target="starrocks",
+        starrocks_host=env["DATAWIZ_STARROCKS_HOST"],
+        starrocks_query_port=int(env["DATAWIZ_STARROCKS_QUERY_PORT"]),
+        starrocks_user=env["DATAWIZ_STARROCKS_USER"],
+        starrocks_password=env["DATAWIZ_STARROCKS_PASSWORD"],
+    )
+
+    steps = [s.name for s in maintenance.maintenance_steps(settings)]
+    optimized = maintenance.optimize_step(settings)
+    compacted = maintenance.compact_step(settings)
+    pruned = maintenance.prune_history_step(settings)
+
+    assert steps == ["dbt-full-refresh", "optimize", "compact", "prune-history"]
+    assert optimized.detail == "analyze table: 3 of 3 tables" and not optimized.warning
+    assert compacted.detail == "compaction queued for 2 tables"  # raw.fis, marts.fct_*
+    assert pruned.rows == 0  # no history table yet: nothing to prune, no error
