@@ -31,7 +31,6 @@ from pipeline import history, warehouse
 from pipeline.dbt import run_dbt
 from pipeline.redact import redact
 from pipeline.runner import RunReport, Step, StepOutcome
-from pipeline.telemetry import dbt_node_timings
 
 WINDOW = "maintain"
 FULL_REFRESH_SELECT = "config.materialized:incremental+"
@@ -39,19 +38,12 @@ ANALYZED_SCHEMAS = ("raw", "marts", "ops")
 
 
 def full_refresh_step(settings: Settings, timeout: float | None = None) -> StepOutcome:
+    from pipeline.pipelines import dbt_outcome
+
     result = run_dbt(
         ["build", "--full-refresh", "--select", FULL_REFRESH_SELECT], settings, timeout=timeout
     )
-    detail = result.summary()
-    if not result.ok:
-        detail += "; " + " | ".join(result.failures()[:5])
-    return StepOutcome(
-        detail,
-        result.rows,
-        ok=result.ok,
-        warning=result.count("warn") > 0,
-        children=dbt_node_timings(result.nodes),
-    )
+    return dbt_outcome(result)
 
 
 def _base_tables(con: warehouse.Connection, schemas: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -76,7 +68,6 @@ def optimize_step(settings: Settings) -> StepOutcome:
         return StepOutcome(
             f"checkpoint + analyze: {len(tables)} tables, file {before / 2**20:,.1f} MB "
             f"-> {after / 2**20:,.1f} MB",
-            len(tables),
         )
     failed: list[str] = []
     with warehouse.connect(settings) as con:
@@ -89,7 +80,7 @@ def optimize_step(settings: Settings) -> StepOutcome:
     detail = f"analyze table: {len(tables) - len(failed)} of {len(tables)} tables"
     if failed:
         detail += "; " + " | ".join(failed[:5])
-    return StepOutcome(detail, len(tables), warning=bool(failed))
+    return StepOutcome(detail, warning=bool(failed))
 
 
 def compact_step(settings: Settings) -> StepOutcome:
@@ -109,7 +100,7 @@ def compact_step(settings: Settings) -> StepOutcome:
     detail = f"compaction queued for {len(queued)} tables"
     if failed:
         detail += "; " + " | ".join(failed[:5])
-    return StepOutcome(detail, len(queued), ok=not failed)
+    return StepOutcome(detail, ok=not failed)
 
 
 def prune_history_step(settings: Settings) -> StepOutcome:

@@ -21,7 +21,7 @@ from loader.sinks import open_sink
 from loader.sources import open_source
 from pipeline import alerts
 from pipeline.constants import publish_constants
-from pipeline.dbt import run_dbt
+from pipeline.dbt import DbtResult, run_dbt
 from pipeline.history import RunHistory
 from pipeline.redact import redact
 from pipeline.runner import Observer, RunReport, Step, StepOutcome, run_steps
@@ -73,11 +73,17 @@ def dbt_build_step(settings: Settings, window: str, full_refresh: bool = False) 
     if full_refresh:
         args.append("--full-refresh")
     result = run_dbt(args, settings, timeout=settings_timeout("DBT", 3600))
+    return dbt_outcome(result)
+
+
+def dbt_outcome(result: DbtResult) -> StepOutcome:
+    """A dbt command's result as a step outcome: counts, the first failures, the tests that
+    warned (for the run history and the alert), and the node timings (for the trace)."""
     detail = result.summary()
     if not result.ok:
         detail += "; " + " | ".join(result.failures()[:5])
     warned = [n.get("unique_id", "?") for n in result.nodes if n.get("status") == "warn"]
-    if warned:  # which tests warned, for the run history and the alert
+    if warned:
         detail += "; warn: " + ", ".join(warned[:5]) + (", ..." if len(warned) > 5 else "")
     return StepOutcome(
         detail,
