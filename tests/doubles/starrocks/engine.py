@@ -59,6 +59,7 @@ import contextlib
 import datetime as dt
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 
 import duckdb
@@ -238,6 +239,18 @@ def _naive(value):
     return value
 
 
+def _database_name(table: exp.Table) -> str:
+    """The database a CREATE/DROP DATABASE|SCHEMA names: sqlglot puts ``schema x`` in the db
+    slot and ``database [catalog.]x`` in the name slot."""
+    if table.name:
+        name, catalog = table.name, table.db
+    else:
+        name, catalog = table.db, table.catalog
+    if catalog and catalog.lower() != "default_catalog":
+        raise StarRocksError(f"Unknown catalog '{catalog}'", ER_BAD_DB_ERROR)
+    return name
+
+
 def _duck(expression: exp.Expression) -> str:
     return expression.sql(dialect="duckdb", unsupported_level=ErrorLevel.IGNORE)
 
@@ -258,6 +271,9 @@ class Engine:
         self.con.execute("set TimeZone = 'UTC'")
         for schema in (CATALOG_SCHEMA, NO_DATABASE, INFO_SCHEMA):
             self.con.execute(f"create schema if not exists {schema}")
+        # Every table name is qualified before DuckDB sees it; an unqualified one that slips
+        # through finds nothing here rather than something in DuckDB's default schema.
+        self.con.execute(f"set schema = {_lit(NO_DATABASE)}")
         self.con.execute(
             f"create table if not exists {CATALOG_SCHEMA}.tables ("
             " database varchar, name varchar, table_type varchar, keys varchar[],"
@@ -615,6 +631,8 @@ class Engine:
         for statement in statements:
             # sqlglot reads version() and current_version() as one node; the text tells them apart
             statement.meta["current_version"] = "current_version" in sql.lower()
+            if len(statements) == 1:
+                statement.meta["sql"] = sql.strip()
         return statements
 
     def execute(self, sql: str, database: str | None = None) -> tuple[list[str], list[tuple]]:
@@ -634,13 +652,15 @@ class Engine:
         """Run one parsed statement with ``database`` as the session's current database."""
         if not self.statement_log:
             return self._run(statement, database)
-        text = _sr(statement)
+        text = statement.meta.get("sql") or _sr(statement)
+        started = time.perf_counter()
         try:
             result = self._run(statement, database)
         except Exception as e:
             self._log(f"{text};\n-- [{database}] ERROR {getattr(e, 'code', '')}: {e}\n\n")
             raise
-        self._log(f"{text};\n-- [{database}] ok, {len(result.rows)} rows\n\n")
+        ms = (time.perf_counter() - started) * 1000
+        self._log(f"{text};\n-- [{database}] ok, {len(result.rows)} rows, {ms:.0f} ms\n\n")
         return result
 
     def _log(self, entry: str) -> None:
@@ -652,7 +672,6 @@ class Engine:
             if database and database.lower().startswith("default_catalog."):
                 database = database.split(".", 1)[1]
             try:
-                self.con.execute(f"set schema = {_lit(NO_DATABASE)}")
                 if isinstance(statement, exp.Command):
                     return self._command(statement, database)
                 handler = getattr(self, "_on_" + type(statement).__name__.lower(), None)
@@ -736,7 +755,7 @@ class Engine:
         return kind
 
     def _duck_query(self, query: exp.Expression, database: str | None) -> str:
-        return _duck(self._resolve(query.copy(), database))
+        return _duck(self._resolve(query, database))
 
     # ------------------------------------------------------------------ queries
     def _select(self, statement: exp.Query, database: str | None) -> Result:
@@ -821,10 +840,7 @@ class Engine:
     def _on_create(self, statement: exp.Create, database):
         kind = (statement.args.get("kind") or "").upper()
         if kind in ("DATABASE", "SCHEMA"):
-            table = statement.this
-            name = table.name
-            if table.db and table.db.lower() != "default_catalog":
-                raise StarRocksError(f"Unknown catalog '{table.db}'", ER_BAD_DB_ERROR)
+            name = _database_name(statement.this)
             if self.database_exists(name) or name.lower() in SYSTEM_DATABASES:
                 if statement.args.get("exists"):
                     return Result()
@@ -845,7 +861,7 @@ class Engine:
         schema = statement.this if isinstance(statement.this, exp.Schema) else None
         target = schema.this if schema is not None else statement.this
         db, name = self._qualify(target, database)
-        meta = TableMeta(ddl=_sr(statement))
+        meta = TableMeta(ddl=statement.meta.get("sql"))
         partition_cols: list[str] = []
         distribution_cols: list[str] = []
         table_comment = None
@@ -1016,14 +1032,16 @@ class Engine:
                     TableMeta(
                         table_type="MATERIALIZED_VIEW",
                         query=sr_query,
-                        ddl=_sr(statement),
+                        ddl=statement.meta.get("sql"),
                         refresh=str(kind).upper() if kind else "MANUAL",
                     ),
                 )
             else:
                 self.con.execute(f"create or replace view {qualified} as {select_sql}")
                 self._set_meta(
-                    db, name, TableMeta(table_type="VIEW", query=sr_query, ddl=_sr(statement))
+                    db,
+                    name,
+                    TableMeta(table_type="VIEW", query=sr_query, ddl=statement.meta.get("sql")),
                 )
 
         self._atomic(create)
@@ -1033,7 +1051,7 @@ class Engine:
         kind = (statement.args.get("kind") or "").upper()
         exists_ok = bool(statement.args.get("exists"))
         if kind in ("DATABASE", "SCHEMA"):
-            name = (statement.args.get("tables") or [statement.this])[0].name
+            name = _database_name((statement.args.get("tables") or [statement.this])[0])
             if not self.database_exists(name):
                 if exists_ok:
                     return Result()
