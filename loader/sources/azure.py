@@ -475,7 +475,7 @@ class BlobRangeReader(io.RawIOBase):
         self.pos = pos
         return pos
 
-    def read(self, n: int = -1) -> bytes:
+    def read(self, n: int = -1) -> bytes | bytearray:
         if self.closed:
             raise ValueError("read from a closed stream")
         if n is None or n < 0:
@@ -487,7 +487,7 @@ class BlobRangeReader(io.RawIOBase):
         self.pos += len(out)
         return out
 
-    def readall(self) -> bytes:
+    def readall(self) -> bytes | bytearray:
         return self.read(-1)
 
     def readinto(self, b) -> int:
@@ -495,16 +495,21 @@ class BlobRangeReader(io.RawIOBase):
         memoryview(b)[: len(data)] = data
         return len(data)
 
-    def _read(self, pos: int, n: int) -> bytes:
+    def _read(self, pos: int, n: int) -> bytes | bytearray:
         end = pos + n
         buf_end = self._buf_start + len(self._buf)
         if self._buf_start <= pos and end <= buf_end:
             return self._buf[pos - self._buf_start : end - self._buf_start]
         if n >= self.source.read_ahead:
-            parts = []
+            if n <= self.source.max_range:
+                return self._fetch(pos, n)
+            # filled in place: a list of parts and a join would hold the data twice
+            out = bytearray(n)
+            view = memoryview(out)
             for start in range(pos, end, self.source.max_range):
-                parts.append(self._fetch(start, min(self.source.max_range, end - start)))
-            return b"".join(parts)
+                length = min(self.source.max_range, end - start)
+                view[start - pos : start - pos + length] = self._fetch(start, length)
+            return out
         start = pos
         if pos + self.source.read_ahead > self.size:
             start = max(0, self.size - self.source.read_ahead)
