@@ -233,6 +233,18 @@ def test_sample_exercises_the_rules(expected):
     levels = {a["access_level"] for a in expected.access if a["is_active"] is True}
     assert {"NATIONAL", "REGION"} <= levels
     assert any(len(history) > 1 for history in expected.versions.values()), "no TSR moved"
+    # R7 cases: a sale before its TSR's first version, and one in a territory the TSR has left
+    assert any(
+        expected.versions.get(code(r["tsr_code"]))
+        and expected.territory_at(r["tsr_code"], r["invoice_date"]) == UNKNOWN
+        for r in expected.fis
+    )
+    assert any(
+        len(expected.versions.get(code(r["tsr_code"]), [])) > 1
+        and expected.territory_at(r["tsr_code"], r["invoice_date"])
+        != code(expected.current[code(r["tsr_code"])]["territory_code"])
+        for r in expected.fis
+    )
     assert any(not c["is_active"] for c in expected.customers.values())
     assert any(r["doc_type"] == "CRN" for r in expected.fis)
 
