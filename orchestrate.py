@@ -101,6 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(maintain)
 
+    backup = sub.add_parser(
+        "backup",
+        help="mirror the landing area to a local backup folder (also the first morning step)",
+        description="Copy every extract not yet backed up to DATAWIZ_BACKUP_DIR (default "
+        "data/backup) in the same relative layout, verify each copy (Content-MD5 or content "
+        "hash), record it in the folder's manifest and prune dt= folders older than "
+        "DATAWIZ_BACKUP_RETENTION_DAYS (default 30). Idempotent and resumable.",
+        epilog=HELP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _common(backup)
+
     sched = sub.add_parser(
         "schedule",
         help="run the pipelines on time without cron (evening, morning, monthly maintenance)",
@@ -171,6 +183,12 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK if report.ok else EXIT_FAILED
         if args.command == "schedule":
             return _schedule(settings, args)
+        if args.command == "backup":
+            from pipeline.pipelines import backup_step
+
+            outcome = backup_step(settings, only_remote=False)
+            print(f"datawiz: backup {'ok' if outcome.ok else 'FAILED'}: {outcome.detail}")
+            return EXIT_OK if outcome.ok else EXIT_FAILED
     except TerminalError as exc:
         from pipeline.redact import redact
 

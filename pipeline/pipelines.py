@@ -94,6 +94,20 @@ def dbt_outcome(result: DbtResult) -> StepOutcome:
     )
 
 
+def backup_step(settings: Settings, *, only_remote: bool = True) -> StepOutcome:
+    """Mirror the landing area to DATAWIZ_BACKUP_DIR. In the morning pipeline it runs for an
+    Azure source only (a local landing folder is already a local copy)."""
+    if only_remote and not settings.source.startswith("az://"):
+        return StepOutcome("source is a local folder: nothing to back up", skipped=True)
+    from pipeline.backup import backup
+
+    report = backup(settings.source, settings.backup_dir, settings.backup_retention_days, settings)
+    detail = report.summary()
+    for path, error in report.failed[:5]:
+        detail += f"; failed {path}: {error}"
+    return StepOutcome(detail, None, ok=report.ok)
+
+
 def settings_timeout(step: str, default: float) -> float:
     return float(os.environ.get(f"DATAWIZ_{step}_TIMEOUT_SECONDS", default))
 
@@ -103,6 +117,19 @@ def steps_for(
 ) -> list[Step]:
     run = run or new_run(window)
     steps: list[Step] = []
+    if window == "morning":
+        # first, so the extracts are safe before anything else happens; a failed backup is
+        # reported (warn + alert) but does not hold back the facts
+        steps.append(
+            Step(
+                "backup",
+                lambda: backup_step(settings),
+                retries=2,
+                timeout=settings_timeout("BACKUP", 3600),
+                required=False,
+                window=window,
+            )
+        )
     steps.append(
         Step(
             f"load-{window}",
