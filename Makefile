@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .venv-uv/bin/uv)
 DEMO_DAYS ?= 400
 DEMO_SCALE ?= 1.0
 
-.PHONY: help venv demo test lint format bench docs clean node test-starrocks
+.PHONY: help venv demo demo-azure test lint format bench docs clean node test-starrocks
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -30,6 +30,12 @@ demo: venv  ## generate sample data, land it and build the marts on DuckDB
 	$(PY) -m loader.sample --out data/landing --days $(DEMO_DAYS) --scale $(DEMO_SCALE)
 	DATAWIZ_SOURCE=data/landing DATAWIZ_TARGET=duckdb $(PY) orchestrate.py run all
 	$(PY) orchestrate.py summary
+
+demo-azure: venv node  ## the demo with the sample data uploaded to a local Azurite container
+	$(PY) -m scripts.demo_azure
+
+docs: venv  ## generate the dbt docs site and serve it on 127.0.0.1:8080
+	$(PY) -m scripts.docs
 
 lint: venv  ## ruff
 	.venv/bin/ruff check .
