@@ -117,12 +117,12 @@
     R3 keeps the version already held). An empty relation holds no watermark: every row is read.
     `where` narrows the relation (e.g. to one dataset of dq_rejected_rows). -#}
 {% macro landed_since_watermark(relation, loaded_at='_loaded_at', where=none) -%}
-    {{ loaded_at }} >= coalesce(
-        (
-            select max(_loaded_at) from {{ relation }}
-            {%- if where %} where {{ where }}{% endif %}
-        ),
-        {{ loaded_at }}
+    {{ loaded_at }} >= (
+        select coalesce(max(_loaded_at), cast('1900-01-01 00:00:00' as {{ dbt.type_timestamp() }}))
+        from {{ relation }}
+        {%- if where %}
+        where {{ where }}
+        {%- endif %}
     )
 {%- endmacro %}
 
