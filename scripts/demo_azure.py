@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             AZURE_STORAGE_CONNECTION_STRING=azurite.connection_string,
             DATAWIZ_SOURCE=f"az://{CONTAINER}/{PREFIX}",
             DATAWIZ_DUCKDB_PATH=str(args.duckdb_path),
+            DATAWIZ_BACKUP_DIR=str(args.backup_dir),
             DATAWIZ_TARGET="duckdb",
         )
         py = sys.executable
