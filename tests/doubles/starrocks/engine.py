@@ -823,6 +823,8 @@ class Engine:
             db, name = self._qualify(table, database)
             self._require(db, name, ("TABLE", "MATERIALIZED_VIEW"))
             return Result()
+        if upper in ("SHOW BACKENDS", "SHOW FRONTENDS"):
+            return self._show_nodes(upper.split()[1])
         if upper.startswith("SHOW MATERIALIZED VIEWS"):
             return self._show_materialized_views(text, database)
         if re.match(r"(GRANT|REVOKE|CREATE (USER|ROLE)|DROP (USER|ROLE)|SET ROLE)\b", upper):
@@ -1421,6 +1423,16 @@ class Engine:
             f'{key_clause}{comment_clause}\nPROPERTIES (\n"replication_num" = "1"\n);'
         )
         return Result(["Table", "Create Table"], ["varchar(65533)"] * 2, [(name, ddl)])
+
+    def _show_nodes(self, kind: str) -> Result:
+        """One FE and one BE, alive: what a client checking readiness wants to see."""
+        if kind == "BACKENDS":
+            columns = ["BackendId", "IP", "HeartbeatPort", "BePort", "HttpPort", "Alive"]
+            row = ("10001", "127.0.0.1", "9050", "9060", "8040", "true")
+        else:
+            columns = ["Name", "IP", "EditLogPort", "HttpPort", "QueryPort", "Role", "Alive"]
+            row = ("fe_double", "127.0.0.1", "9010", "8030", "9030", "LEADER", "true")
+        return Result(columns, ["varchar(65533)"] * len(columns), [row])
 
     def _show_materialized_views(self, text: str, database):
         m = re.search(r"\b(?:FROM|IN)\s+`?(\w+)`?", text, re.IGNORECASE)
