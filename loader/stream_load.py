@@ -147,29 +147,55 @@ class CsvEncoder:
         ]
         return pa.RecordBatch.from_arrays(arrays, schema=self.wire_schema)
 
+    def encode(self, batch: pa.RecordBatch) -> pa.Buffer:
+        sink = pa.BufferOutputStream()
+        pacsv.write_csv(self.wire(batch), sink, write_options=self.options)
+        return sink.getvalue()
+
     def chunks(
         self, batches: Iterable[pa.RecordBatch], chunk_bytes: int
-    ) -> Iterator[tuple[pa.Buffer, int, bool]]:
+    ) -> Iterator[tuple[Payload, int, bool]]:
         """(CSV of whole rows, rows, is_last) per chunk of about `chunk_bytes`.
 
         One batch is read ahead so the last chunk is known as such when it is yielded: a file
-        that fits one chunk is sent as one plain Stream Load. Memory: one chunk plus one batch."""
+        that fits one chunk is sent as one plain Stream Load. Each batch is encoded into its
+        own buffer (no growing-and-copying of one big buffer): memory is one chunk plus one
+        batch."""
         it = iter(batches)
         pending = next(it, None)
         while pending is not None:
-            sink = pa.BufferOutputStream()
-            rows = 0
-            with pacsv.CSVWriter(sink, self.wire_schema, write_options=self.options) as writer:
-                while pending is not None:
-                    if pending.num_rows:
-                        writer.write_batch(self.wire(pending))
-                        rows += pending.num_rows
-                    pending = next(it, None)
-                    if sink.tell() >= chunk_bytes:
-                        break
-            buf = sink.getvalue()
+            parts: list[pa.Buffer] = []
+            rows = size = 0
+            while pending is not None:
+                if pending.num_rows:
+                    buf = self.encode(pending)
+                    parts.append(buf)
+                    size += buf.size
+                    rows += pending.num_rows
+                pending = next(it, None)
+                if size >= chunk_bytes:
+                    break
             if rows or pending is None:
-                yield buf, rows, pending is None
+                yield Payload(parts), rows, pending is None
+
+
+class Payload:
+    """CSV bytes held as the per-batch buffers they were written into, sent without joining:
+    an iterable with a length, so `requests` sends it with a Content-Length, and re-iterable,
+    so a retry sends it again."""
+
+    def __init__(self, parts: list[pa.Buffer]):
+        self.parts = parts
+        self.size = sum(p.size for p in parts)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self) -> Iterator[memoryview]:
+        return (memoryview(p) for p in self.parts)
+
+    def to_bytes(self) -> bytes:
+        return b"".join(p.to_pybytes() for p in self.parts)
 
 
 # --------------------------------------------------------------------------------------- HTTP
@@ -253,8 +279,8 @@ class StreamLoadClient:
         first = next(chunks, None)
         if first is None or (first[2] and first[1] == 0):
             return LoadResult(label, "Empty", 0, 0, 0, 0, 0, time.perf_counter() - started)
-        payload, rows, last = first
-        if last:
+        if first[2]:
+            payload, rows, _ = first
             return self.stream_load(
                 database,
                 table,
@@ -264,15 +290,19 @@ class StreamLoadClient:
                 rows=rows,
                 started=started,
             )
+        # Hand the first chunk over without keeping a reference here: a chunk is freed as soon
+        # as it is sent, so memory holds one chunk (plus the batch being encoded), not two.
+        pending = [first]
+        del first
         return self._transaction_load(
-            database, table, encoder.headers(), label, first, chunks, started
+            database, table, encoder.headers(), label, pending, chunks, started
         )
 
     def stream_load(
         self,
         database: str,
         table: str,
-        payload: bytes | pa.Buffer,
+        payload: bytes | pa.Buffer | Payload,
         headers: dict[str, str],
         *,
         label: str,
@@ -283,7 +313,7 @@ class StreamLoadClient:
         started = time.perf_counter() if started is None else started
         path = f"/api/{database}/{table}/_stream_load"
         hdrs = {**headers, "label": label, "timeout": str(self.load_timeout)}
-        size = payload.size if isinstance(payload, pa.Buffer) else len(payload)
+        size = payload.size if isinstance(payload, pa.Buffer | Payload) else len(payload)
         attempt = 0
         running_since: float | None = None
         last_problem = ""
@@ -371,24 +401,30 @@ class StreamLoadClient:
         table: str,
         headers: dict[str, str],
         label: str,
-        first: tuple[pa.Buffer, int, bool],
-        rest: Iterator[tuple[pa.Buffer, int, bool]],
+        pending: list[tuple[Payload, int, bool]],
+        rest: Iterator[tuple[Payload, int, bool]],
         started: float,
     ) -> LoadResult:
+        def chunks_in_order() -> Iterator[tuple[Payload, int, bool]]:
+            while pending:
+                yield pending.pop()
+            yield from rest
+
         try:
             begun = self._begin(database, table, label)
         except _TxnAnswer as exc:
             raise self._txn_failure(exc, label) from None
         if begun is not None:  # already loaded under this label: count the rows, send nothing
-            rows = first[1] + sum(r for _, r, _ in rest)
+            rows = sum(n for _, n, _ in chunks_in_order())
             return LoadResult(label, begun, rows, None, 0, 0, 1, time.perf_counter() - started)
         rows = size = chunks = 0
         try:
-            for payload, n, _ in _chain(first, rest):
+            for payload, n, _ in chunks_in_order():
                 self._txn("load", database, table, label, headers, payload)
                 rows += n
                 size += payload.size
                 chunks += 1
+                del payload  # before the next chunk is encoded
             self._txn("prepare", database, table, label)
             body = self._txn("commit", database, table, label)
         except _TxnAnswer as exc:
@@ -462,7 +498,7 @@ class StreamLoadClient:
         table: str,
         label: str,
         headers: dict[str, str] | None = None,
-        payload: pa.Buffer | None = None,
+        payload: Payload | None = None,
     ) -> dict:
         hdrs = {**(headers or {}), "label": label, "db": database, "table": table}
         path = f"/api/transaction/{op}"
@@ -554,9 +590,7 @@ class StreamLoadClient:
         self, method: str, url: str, headers: dict[str, str], payload, allow_redirects=False
     ) -> _Answer:
         hdrs = {"Expect": "100-continue", **headers}
-        data = payload
-        if isinstance(payload, pa.Buffer):
-            data = memoryview(payload)
+        data = memoryview(payload) if isinstance(payload, pa.Buffer) else payload
         try:
             resp = self.session.request(
                 method,
@@ -671,11 +705,6 @@ class _TxnAnswer(LoaderError):
         self.status = status
         self.body = body
         self.rejected = rejected
-
-
-def _chain(first, rest):
-    yield first
-    yield from rest
 
 
 def _show_rows(rows: list[str]) -> str:

@@ -107,7 +107,7 @@ def test_csv_encoding_nulls_quotes_zones_and_headers():
     t = sample()
     enc = CsvEncoder(t.schema)
     (payload, rows, last), *more = list(enc.chunks(t.to_batches(), 1 << 20))
-    text = payload.to_pybytes().decode()
+    text = payload.to_bytes().decode()
     assert rows == 9 and last and not more
     lines = text.split("\n")
     assert lines[0].startswith('"a",0,\\N,0,true,2026-01-01,2026-01-04 12:30:01.123456,')
@@ -143,6 +143,8 @@ def test_round_trip_through_redirect_with_auth_and_expect(double, engine, sleeps
         assert r.headers.get("expect") == "100-continue"
         assert r.headers.get("authorization") == "<present>"
     assert be[0].headers["label"] == "lbl_1"
+    assert be[0].headers["content-length"] == str(result.bytes)  # not chunked: sized, once
+    assert "transfer-encoding" not in be[0].headers
     assert "label" not in fe[0].headers  # the probe cannot consume the label anywhere
 
 
