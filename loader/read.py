@@ -44,13 +44,14 @@ class FileReader:
                     file.path, f"column {col.name} is {have}, cannot be read as {col.data_type}"
                 )
         self.rows_read = 0
-        self.failure: BadFileError | None = None
+        self.failure: Exception | None = None
 
     def batches(self, loaded_at: datetime) -> Iterator[pa.RecordBatch]:
         try:
             yield from self._batches(loaded_at)
-        except BadFileError as exc:
-            # the engine consuming the stream may wrap this in its own error: keep the cause
+        except Exception as exc:
+            # the engine consuming the stream wraps this in its own error (or hides it behind an
+            # aborted transaction): keep the real cause for the caller
             self.failure = exc
             raise
 

@@ -109,21 +109,52 @@ def test_changed_file_is_loaded_again(root, tmp_path):
     assert versions[0][0] == 2
 
 
-def test_failure_mid_file_leaves_nothing_and_rerun_completes(root, tmp_path, monkeypatch):
+class ArrowOnlySource(LocalSource):
+    """The local folder without `local_path`: files stream through Python as record batches,
+    the path every remote source (Azure) takes."""
+
+    local_path = None
+
+
+def _land_via(root, db, source_cls):
+    sink = DuckDBSink(db)
+    try:
+        return land(source_cls(root), sink, ds.select("all"), batch_rows=700)
+    finally:
+        sink.close()
+
+
+@pytest.mark.parametrize("source_cls", [LocalSource, ArrowOnlySource])
+def test_failure_mid_file_leaves_nothing_and_rerun_completes(
+    root, tmp_path, monkeypatch, source_cls
+):
     db = tmp_path / "w.duckdb"
     import loader.read
+    import loader.sinks.duckdb
 
-    real = loader.read.FileReader._batches
+    real_batches = loader.read.FileReader._batches
+    real_ledger = loader.sinks.duckdb.DuckDBSink._insert_ledger
+    calls = {"ledger": 0}
 
-    def flaky(self, loaded_at):
-        for i, batch in enumerate(real(self, loaded_at)):
+    def flaky_batches(self, loaded_at):
+        for i, batch in enumerate(real_batches(self, loaded_at)):
             if self.file.path.startswith("fis/dt=2026-11-01") and i == 2:
                 raise ConnectionResetError("injected failure mid-file")
             yield batch
 
-    monkeypatch.setattr(loader.read.FileReader, "_batches", flaky)
-    first = _land(root, db)
-    assert [r.file.path for r in first.of("failed")] == ["fis/dt=2026-11-01/part-001.parquet"]
+    def flaky_ledger(self, entry, rows):
+        # the engine path: rows of the whole group are in, the transaction is not committed
+        calls["ledger"] += 1
+        if calls["ledger"] == 1 and source_cls is LocalSource:
+            raise ConnectionResetError("injected failure before commit")
+        return real_ledger(self, entry, rows)
+
+    monkeypatch.setattr(loader.read.FileReader, "_batches", flaky_batches)
+    monkeypatch.setattr(loader.sinks.duckdb.DuckDBSink, "_insert_ledger", flaky_ledger)
+    first = _land_via(root, db, source_cls)
+    failed = first.of("failed")
+    assert [r.file.path for r in failed] == ["fis/dt=2026-11-01/part-001.parquet"]
+    assert "injected failure mid-file" in failed[0].error  # the real cause, not a wrapper
     assert [r.file.path for r in first.of("loaded")] == ["fis/dt=2026-11-02/part-001.parquet"]
     assert (
         _query(db, "select count(*) from raw.fis where _source_file like 'fis/dt=2026-11-01/%'")[0][
@@ -138,10 +169,43 @@ def test_failure_mid_file_leaves_nothing_and_rerun_completes(root, tmp_path, mon
         == 0
     )
 
-    monkeypatch.setattr(loader.read.FileReader, "_batches", real)
-    second = _land(root, db)
+    monkeypatch.setattr(loader.read.FileReader, "_batches", real_batches)
+    monkeypatch.setattr(loader.sinks.duckdb.DuckDBSink, "_insert_ledger", real_ledger)
+    second = _land_via(root, db, source_cls)
     assert [r.file.path for r in second.of("loaded")] == ["fis/dt=2026-11-01/part-001.parquet"]
-    assert _query(db, "select count(*) from raw.fis")[0][0] == 2800
+    assert _query(db, "select count(*), count(distinct _source_file || _source_row) from raw.fis")[
+        0
+    ] == (2800, 2800)
+
+
+def test_both_read_paths_land_identical_rows(root, tmp_path):
+    a, b = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
+    _land_via(root, a, LocalSource)
+    _land_via(root, b, ArrowOnlySource)
+    cols = ", ".join(ds.load_datasets()["fis"].schema.names + ["_source_file", "_source_row"])
+    con = duckdb.connect()
+    con.execute(f"attach '{a}' as a (read_only)")
+    con.execute(f"attach '{b}' as b (read_only)")
+    diff = con.execute(
+        f"select count(*) from ((select {cols} from a.raw.fis except all "
+        f"select {cols} from b.raw.fis) union all (select {cols} from b.raw.fis except all "
+        f"select {cols} from a.raw.fis))"
+    ).fetchone()[0]
+    assert con.execute("select count(*) from a.raw.fis").fetchone()[0] == 2800
+    assert diff == 0
+
+
+def test_corrupt_page_mid_file_is_quarantined_others_load(root, tmp_path):
+    db = tmp_path / "w.duckdb"
+    path = root / "fis/dt=2026-11-01/part-001.parquet"
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 64] = b"\xff" * 64  # a data page, not the footer: found only mid-read
+    path.write_bytes(bytes(data))
+    report = _land(root, db)
+    assert [r.file.path for r in report.of("quarantined")] == ["fis/dt=2026-11-01/part-001.parquet"]
+    assert [r.file.path for r in report.of("loaded")] == ["fis/dt=2026-11-02/part-001.parquet"]
+    assert _query(db, "select count(*) from raw.fis")[0][0] == 300
 
 
 def test_bad_files_are_quarantined_and_others_load(root, tmp_path):

@@ -49,6 +49,10 @@ class LocalSource:
         listing.files.sort()
         return listing
 
+    def local_path(self, file: SourceFile) -> Path:
+        """Where the warehouse engine can read the file itself (see loader.land)."""
+        return (self.root / file.path).resolve()
+
     def open(self, file: SourceFile) -> BinaryIO:
         return open(self.root / file.path, "rb")
 
