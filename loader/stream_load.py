@@ -128,6 +128,7 @@ class CsvEncoder:
         )
 
     def headers(self) -> dict[str, str]:
+        # the FE parses `columns` as SQL (`COLUMNS (<header>)`), so quoted names are fine
         return {
             "format": "csv",
             "columns": ", ".join(f"`{n}`" for n in self.schema.names),

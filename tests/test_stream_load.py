@@ -148,6 +148,18 @@ def test_round_trip_through_redirect_with_auth_and_expect(double, engine, sleeps
     assert "label" not in fe[0].headers  # the probe cannot consume the label anywhere
 
 
+def test_a_be_address_works_too(double, engine, sleeps):
+    """Pointed at a BE (which loads instead of redirecting), the label-less empty probe loads
+    nothing of ours, and the payload then goes to that same address, once."""
+    c = StreamLoadClient("127.0.0.1", double.be_port, "loader", PASSWORD, sleep=sleeps)
+    assert load(c, sample()).status == "Success"
+    assert load(c, sample(200), label="big", chunk_rows=20).status == "Success"
+    c.chunk_bytes = 2000
+    assert load(c, sample(200), label="txn", chunk_rows=20).chunks > 2
+    assert count(engine) == 9 + 200 + 200
+    assert double.stats.of("fe") == []
+
+
 def test_double_refuses_what_starrocks_refuses(double):
     url = f"http://127.0.0.1:{double.fe_port}/api/{DB}/{TABLE}/_stream_load"
     no_expect = requests.put(url, data=b"x", auth=("loader", PASSWORD), allow_redirects=False)
