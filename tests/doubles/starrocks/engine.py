@@ -804,8 +804,12 @@ class Engine:
         return Result()  # statistics collection: nothing to observe here
 
     def _command(self, statement: exp.Command, database):
-        text = f"{statement.this} {statement.expression or ''}".strip()
-        text = str(text)
+        rest = statement.expression
+        if isinstance(rest, exp.Literal):
+            rest = rest.this
+        elif isinstance(rest, exp.Expression):
+            rest = rest.sql()
+        text = f"{statement.this} {rest or ''}".strip()
         upper = re.sub(r"\s+", " ", text.upper())
         if upper.startswith("ADMIN SET FRONTEND CONFIG"):
             return Result()  # cluster configuration: nothing to emulate
@@ -899,10 +903,14 @@ class Engine:
             for col in schema.expressions:
                 if isinstance(col, exp.PrimaryKey):
                     meta.table_type, meta.keys = "PRIMARY", [e.name for e in col.expressions]
-                    # sqlglot hangs a PARTITION BY that follows PRIMARY KEY(...) on the key
+                    # sqlglot hangs a PARTITION BY and a table COMMENT that follow
+                    # PRIMARY KEY(...) on the key
                     include = col.args.get("include")
                     for part in (include.args.get("partition_by") or []) if include else []:
                         partition_cols += [c.name for c in part.find_all(exp.Column)]
+                    for option in col.args.get("options") or []:
+                        if option.args.get("comment") is not None:
+                            table_comment = option.args["comment"].name
                     continue
                 if isinstance(col, exp.ColumnDef):
                     column_names.append(col.name)
