@@ -135,3 +135,25 @@ def test_marts_over_mysql_equal_the_duckdb_marts(starrocks_run, duckdb_warehouse
         connection.close()
     assert not differences, "\n".join(differences)
     assert counts["fct_secondary_sales"] > 0 and counts["mart_distribution_depth"] > 0, counts
+
+
+def test_mart_descriptions_are_table_comments(starrocks_run, duckdb_warehouse):
+    # macros/comments.sql: the same one-line description on both warehouses
+    double, proc, _ = starrocks_run
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    _, rows = double.engine.execute(
+        "select table_name, table_comment from information_schema.tables"
+        " where table_schema = 'marts'"
+    )
+    on_starrocks = dict(rows)
+    duck = duckdb.connect(str(duckdb_warehouse.duckdb_path), read_only=True)
+    try:
+        on_duckdb = dict(
+            duck.execute(
+                "select table_name, comment from duckdb_tables() where schema_name = 'marts'"
+            ).fetchall()
+        )
+    finally:
+        duck.close()
+    assert on_duckdb and all(on_duckdb.values()), on_duckdb  # every mart is described
+    assert {k: v for k, v in on_starrocks.items() if k in on_duckdb} == on_duckdb
