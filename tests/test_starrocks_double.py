@@ -88,7 +88,7 @@ def test_primary_key_partition_columns_must_be_key_columns(engine):
         engine,
         "create table sales.bad2 (v int, k bigint not null) duplicate key (k)",
     )
-    assert "first few columns" in error.message
+    assert "ordered prefix" in error.message
 
 
 def test_what_sqlglot_cannot_parse_is_a_syntax_error(engine):
@@ -278,3 +278,11 @@ def test_standalone_process_prints_its_ports():
     )
     assert proc.returncode == 0
     assert "--query-port" in proc.stdout and "test double" in proc.stdout
+
+
+def test_ctas_key_columns_must_lead_the_query(engine):
+    error = _error(
+        engine,
+        "create table sales.c primary key (k) distributed by hash (k) as select 'x' as v, 1 as k",
+    )
+    assert "ordered prefix" in error.message

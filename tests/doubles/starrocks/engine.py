@@ -251,6 +251,19 @@ def _database_name(table: exp.Table) -> str:
     return name
 
 
+def _check_key_prefix(table: str, keys: list[str], columns: list[str]) -> None:
+    """StarRocks: the key columns are the first columns of the table, in key order."""
+    lowered = [c.lower() for c in columns]
+    for i, key in enumerate(keys):
+        if i >= len(lowered) or lowered[i] != key.lower():
+            found = columns[i] if i < len(columns) else "nothing"
+            raise StarRocksError(
+                f"Key columns should be a ordered prefix of the schema. KeyColumns[{i}] "
+                f"(starts from zero) is {key}, but corresponding column is {found} in the "
+                f"previous columns declaration (table {table})"
+            )
+
+
 def _duck(expression: exp.Expression) -> str:
     return expression.sql(dialect="duckdb", unsupported_level=ErrorLevel.IGNORE)
 
@@ -936,11 +949,7 @@ class Engine:
             unknown = [k for k in keys if k not in lowered]
             if unknown:
                 raise StarRocksError(f"Key column '{unknown[0]}' does not exist in the table")
-            if lowered[: len(keys)] != keys:
-                raise StarRocksError(
-                    "Key columns must be the first few columns of the schema and the order "
-                    f"of the key columns must be consistent with the order of the schema: {name}"
-                )
+            _check_key_prefix(name, meta.keys, column_names)
         if meta.table_type == "PRIMARY":
             keys = {k.lower() for k in meta.keys}
             for c in partition_cols + distribution_cols:
@@ -987,6 +996,7 @@ class Engine:
                 missing = [k for k in meta.keys if k.lower() not in lowered]
                 if missing:
                     raise StarRocksError(f"Key column '{missing[0]}' does not exist in the query")
+                _check_key_prefix(name, meta.keys, cols)
                 for key in meta.keys if meta.table_type == "PRIMARY" else []:
                     self.con.execute(f"alter table {qualified} alter column {_q(key)} set not null")
                 self._set_meta(db, name, meta)
