@@ -108,13 +108,22 @@ def test_morning_run_lands_builds_and_publishes(env, monkeypatch, capsys, mongo_
     assert orchestrate.main(["run", "morning"]) == orchestrate.EXIT_OK
 
     out = capsys.readouterr().out
-    assert step_lines(out) == [["load-morning", "ok"], ["dbt-morning", "ok"], ["constants", "ok"]]
+    # a local landing folder needs no backup: the step says so and the run goes on
+    assert step_lines(out) == [
+        ["backup", "skipped"],
+        ["load-morning", "ok"],
+        ["dbt-morning", "ok"],
+        ["constants", "ok"],
+    ]
     assert out.splitlines()[-1].startswith("datawiz: morning pipeline ok in ")
-    assert dbt.calls == [["build", "--select", "tag:morning"]]
+    assert dbt.calls == [
+        ["build", "--select", "tag:morning", "--exclude-resource-type", "unit_test"]
+    ]
     docs = {d["_id"]: d["value"] for d in mongo_double.collection("datawiz", "business_constants")}
     assert docs == {"latest_invoice_date": "2026-11-03", "fis_lines": "30"}
     (run,) = recent_runs(Settings.from_env())
     assert run.status == "ok" and [s.step for s in run.steps] == [
+        "backup",
         "load-morning",
         "dbt-morning",
         "constants",
@@ -132,6 +141,7 @@ def test_failed_run_exits_1_alerts_once_and_rerun_picks_up(env, monkeypatch, cap
     assert orchestrate.main(["run", "morning"]) == orchestrate.EXIT_FAILED
     out = capsys.readouterr().out
     assert step_lines(out) == [
+        ["backup", "skipped"],
         ["load-morning", "ok"],
         ["dbt-morning", "failed"],
         ["constants", "skipped"],
