@@ -286,3 +286,17 @@ def test_ctas_key_columns_must_lead_the_query(engine):
         "create table sales.c primary key (k) distributed by hash (k) as select 'x' as v, 1 as k",
     )
     assert "ordered prefix" in error.message
+
+
+def test_partition_wise_overwrite_fails_loudly(engine):
+    engine.execute("create table sales.src like sales.fct")
+    error = _error(
+        engine,
+        "insert /*+SET_VAR(dynamic_overwrite = true)*/ overwrite sales.fct select * from sales.src",
+    )
+    assert error.code == ER_NOT_SUPPORTED_YET
+    engine.execute(
+        "insert /*+SET_VAR(dynamic_overwrite = false)*/ overwrite sales.fct"
+        " (invoice_no, invoice_line, invoice_date) (select 'I9', 1, date '2026-01-01')"
+    )
+    assert engine.execute("select invoice_no from sales.fct")[1] == [("I9",)]

@@ -47,9 +47,22 @@ Limits (what a green test against the double does NOT prove)
   rewrite, no ASYNC schedule, no inactive state after a base table is swapped or replaced.
 * No users, roles or privileges: ``GRANT``, ``REVOKE``, ``CREATE USER|ROLE`` fail with 1235
   ("not emulated"); the MySQL front end checks one user's password, nothing else.
-* No ``SUBMIT TASK`` (dbt-starrocks's ``is_async``), no ``FILES()`` table function, no external
-  catalogs, no ``INSERT OVERWRITE ... PARTITION``, no ``dynamic_overwrite`` (whole-table
-  overwrite is what ``insert overwrite`` does here), no multi-statement transactions.
+* No multi-statement transactions, no ``FILES()`` table function, no external catalogs.
+
+dbt-starrocks against the double
+* Served (checked by tests/test_pipeline_starrocks.py and by hand): connection with
+  ``default_catalog.<db>`` and its create-on-missing fallback, ``current_version()``, relation
+  listing (information_schema.tables joined to materialized_views), ``get_columns_in_relation``
+  (information_schema.columns + ``DESC``), schema listing and creation, view/table/incremental
+  materializations (CTAS with keys, partitions and buckets; ``DROP``; ``ALTER TABLE ... RENAME``;
+  ``SWAP WITH`` for ``--full-refresh``; the ``default`` strategy's ``INSERT INTO`` upserting on
+  Primary Key tables; ``insert_overwrite``'s whole-table ``INSERT OVERWRITE``), views' stored
+  definitions (information_schema.views), materialized views (create, drop, refresh), data
+  tests, unit tests, ``dbt docs generate`` (the catalog query), post-hooks.
+* Not served, failing loudly: ``is_async`` (``SUBMIT TASK`` and ``information_schema.task_runs``),
+  the ``dynamic_overwrite`` strategy and microbatch with it (partition-wise overwrite, 1235),
+  external catalogs, ``INSERT ... PARTITION``, grants. ``dbt snapshot`` is broken on StarRocks
+  itself (multi-table UPDATE) and not used by the project.
 * One lock serializes all statements: no concurrency effects, no ``Publish Timeout``.
 """
 
@@ -1230,6 +1243,16 @@ class Engine:
             target = target.this
         if statement.args.get("partition"):
             raise StarRocksError("INSERT ... PARTITION is not emulated", ER_NOT_SUPPORTED_YET)
+        hint = statement.args.get("hint")
+        if hint is not None and re.search(
+            r"dynamic_overwrite\s*=\s*'?true", hint.sql(), re.IGNORECASE
+        ):
+            # replacing only the partitions present needs partitions, which the double has not
+            raise StarRocksError(
+                "dynamic_overwrite (partition-wise INSERT OVERWRITE) is not emulated by the "
+                "StarRocks test double",
+                ER_NOT_SUPPORTED_YET,
+            )
         db, name = self._qualify(target, database)
         self._require(db, name)
         select_sql = self._duck_query(statement.expression, database)
