@@ -550,13 +550,24 @@ class StreamLoadClient:
 
     def _request_via_fe(self, method: str, path: str, headers: dict[str, str]) -> _Answer:
         """A bodiless request: to the FE, and once more to the BE it redirects to (with auth)."""
-        first = self._send(method, self.base + path, headers, b"", allow_redirects=False)
+        first = self._to_fe(method, path, headers)
         if first.http_status in (301, 302, 303, 307, 308):
             return self._send(method, self._location(first), headers, b"")
         return first
 
+    def _to_fe(self, method: str, path: str, headers: dict[str, str]) -> _Answer:
+        """The empty-bodied request to the FE. The FE closes its connection after each load
+        request, so a pooled connection may be dead when reused: a connection error (not a
+        timeout) is retried at once; the FE only redirects, so asking twice is harmless."""
+        try:
+            return self._send(method, self.base + path, headers, b"", allow_redirects=False)
+        except _Transient as exc:
+            if not exc.connection:
+                raise
+            return self._send(method, self.base + path, headers, b"", allow_redirects=False)
+
     def _resolve(self, method: str, path: str, headers: dict[str, str]) -> str:
-        answer = self._send(method, self.base + path, headers, b"", allow_redirects=False)
+        answer = self._to_fe(method, path, headers)
         if answer.http_status in (301, 302, 303, 307, 308):
             return self._location(answer)
         body = answer.body or {}
@@ -603,7 +614,11 @@ class StreamLoadClient:
                 timeout=self.timeout,
             )
         except requests.RequestException as exc:
-            raise _Transient(f"{type(exc).__name__} talking to {_hostport(url)}") from None
+            raise _Transient(
+                f"{type(exc).__name__} talking to {_hostport(url)}",
+                connection=isinstance(exc, requests.ConnectionError)
+                and not isinstance(exc, requests.Timeout),
+            ) from None
         if resp.status_code in (401, 403):
             raise TerminalError(
                 f"StarRocks at {_hostport(url)} refused the credentials of user {self.user!r} "
@@ -688,6 +703,10 @@ class StreamLoadClient:
 # ----------------------------------------------------------------------------- small helpers
 class _Transient(Exception):
     """Internal: an attempt failed in a way worth retrying."""
+
+    def __init__(self, message: str, connection: bool = False):
+        super().__init__(message)
+        self.connection = connection  # refused/reset/closed, as opposed to timed out or 5xx
 
 
 class _LabelRunning(Exception):

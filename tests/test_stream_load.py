@@ -321,6 +321,15 @@ def test_big_file_goes_through_one_transaction(double, engine, sleeps):
     assert count(engine) == 200
 
 
+def test_a_dropped_fe_connection_does_not_fail_a_transaction(double, engine, sleeps):
+    # the FE closes its connections; a pooled one found dead is asked again, at once
+    double.inject("reset", op="redirect", skip=3)
+    double.inject("reset", op="redirect", skip=5)
+    result = load(client(double, sleeps, chunk_bytes=2000), sample(200), chunk_rows=20)
+    assert result.status == "Success" and count(engine) == 200
+    assert double.faults == [] and sleeps == []
+
+
 def test_failure_in_chunk_two_leaves_nothing_visible(double, engine, sleeps):
     double.inject("fail", op="load", skip=1)
     t = sample(200)

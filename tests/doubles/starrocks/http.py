@@ -83,7 +83,7 @@ OPS = ("stream_load", "begin", "load", "prepare", "commit", "rollback", "redirec
 class Fault:
     outcome: str
     op: str = "stream_load"
-    skip: int = 0  # let this many matching requests through first
+    skip: int = 0  # let this many matching requests (counted from injection) through first
     apply: bool = False  # carry the request out before answering with the fault
     delay: float = 0.0  # for "slow": seconds before the answer
 
@@ -191,18 +191,21 @@ class StreamLoadDouble:
 
     # -------------------------------------------------------------- internals
     def _take_fault(self, op: str) -> Fault | None:
+        """The fault to apply to this request: every queued fault for `op` counts the request;
+        the first one that has let `skip` requests through fires (and is used up)."""
         with self.lock:
+            fired = None
             for fault in self.faults:
                 if fault.op not in (op, "any"):
                     continue
                 seen = self._match_counts.get(id(fault), 0)
-                if seen < fault.skip:
-                    self._match_counts[id(fault)] = seen + 1
-                    return None
-                self.faults.remove(fault)
-                self._match_counts.pop(id(fault), None)
-                return fault
-        return None
+                self._match_counts[id(fault)] = seen + 1
+                if fired is None and seen >= fault.skip:
+                    fired = fault
+            if fired is not None:
+                self.faults.remove(fired)
+                self._match_counts.pop(id(fired), None)
+            return fired
 
     def _error_url(self, rejected: list[str]) -> str:
         name = uuid.uuid4().hex
@@ -294,8 +297,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def _json(self, payload: dict) -> None:
-        self._send(200, json.dumps(payload, indent=4).encode(), "application/json")
+    def _json(self, payload: dict, close: bool = False) -> None:
+        extra = {"Connection": "close"} if close else None
+        self._send(200, json.dumps(payload, indent=4).encode(), "application/json", extra)
 
     def _reset(self) -> None:
         """Close the connection with RST and no answer."""
@@ -356,9 +360,9 @@ class _FEHandler(_Handler):
                     "Status": "FAILED",
                     "Message": "class com.starrocks.common.DdlException: "
                     "There is no 100-continue header",
-                }
+                },
+                close=True,
             )
-            self.close_connection = True
             return
         fault = self.double._take_fault("redirect")
         if fault is not None and fault.outcome in ("http500", "non_json", "reset", "slow"):
@@ -368,8 +372,8 @@ class _FEHandler(_Handler):
                 self._forced(fault, lambda: None)
                 return
         location = f"http://{self.double.host}:{self.double.be_port}{self.path}"
-        self._send(307, b"", "text/plain", {"Location": location})
-        self.close_connection = True  # as the FE does after a load request
+        # the FE closes the connection after a load request (LoadAction: forceCloseConnection)
+        self._send(307, b"", "text/plain", {"Location": location, "Connection": "close"})
 
 
 class _BEHandler(_Handler):
