@@ -36,3 +36,24 @@
     {{ source_file }} desc,
     {{ source_row }} desc
 {%- endmacro %}
+
+{#- R3 for a dimension: the CTEs `current_drop` (every row of the greatest dt= drop; older drops
+    are ignored entirely) and `deduplicated` (its rows ranked per key, newest first, rows with a
+    null required column dropped). The model selects `version_rank = 1` from `deduplicated`. -#}
+{% macro current_drop_versions(from_cte, key, required, updated_at='updated_at') -%}
+current_drop as (
+    select * from {{ from_cte }}
+    where drop_date = (select max(drop_date) from {{ from_cte }})
+),
+
+deduplicated as (
+    select
+        *,
+        row_number() over (
+            partition by {{ key | join(', ') }}
+            order by {{ datawiz.latest_version_order(updated_at=updated_at) }}
+        ) as version_rank
+    from current_drop
+    where {{ required | join(' is not null and ') }} is not null
+)
+{%- endmacro %}

@@ -31,21 +31,11 @@ renamed as (
     from source
 ),
 
-current_drop as (
-    select * from renamed
-    where drop_date = (select max(drop_date) from renamed)
-),
-
-deduplicated as (
-    select
-        *,
-        row_number() over (
-            partition by customer_code
-            order by {{ latest_version_order() }}
-        ) as version_rank
-    from current_drop
-    where customer_code is not null
-)
+{{ datawiz.current_drop_versions(
+    'renamed',
+    key=['customer_code'],
+    required=['customer_code'],
+) }}
 
 select
     customer_code, customer_name, customer_type, distributor_code, tsr_code,

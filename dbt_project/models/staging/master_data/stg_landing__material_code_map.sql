@@ -21,23 +21,13 @@ renamed as (
     from source
 ),
 
-current_drop as (
-    select * from renamed
-    where drop_date = (select max(drop_date) from renamed)
-),
-
-deduplicated as (
-    select
-        *,
-        -- the map has no updated_at: the later file, then the later row wins
-        row_number() over (
-            partition by old_material_code, effective_from
-            order by {{ latest_version_order(updated_at=none) }}
-        ) as version_rank
-    from current_drop
-    where old_material_code is not null
-        and effective_from is not null
-)
+-- the map has no updated_at: the later file, then the later row wins
+{{ datawiz.current_drop_versions(
+    'renamed',
+    key=['old_material_code', 'effective_from'],
+    required=['old_material_code', 'effective_from'],
+    updated_at=none,
+) }}
 
 select
     old_material_code, new_material_code, effective_from,

@@ -32,21 +32,11 @@ renamed as (
     from source
 ),
 
-current_drop as (
-    select * from renamed
-    where drop_date = (select max(drop_date) from renamed)
-),
-
-deduplicated as (
-    select
-        *,
-        row_number() over (
-            partition by material_code
-            order by {{ latest_version_order() }}
-        ) as version_rank
-    from current_drop
-    where material_code is not null
-)
+{{ datawiz.current_drop_versions(
+    'renamed',
+    key=['material_code'],
+    required=['material_code'],
+) }}
 
 select
     material_code, material_desc, brand, category, sub_category, pack_size, uom, mrp,

@@ -24,24 +24,14 @@ renamed as (
     from source
 ),
 
-current_drop as (
-    select * from renamed
-    where drop_date = (select max(drop_date) from renamed)
-),
-
-deduplicated as (
-    select
-        *,
-        -- access rows have no updated_at: the later file, then the later row wins
-        row_number() over (
-            partition by user_email, access_level, access_value
-            order by {{ latest_version_order(updated_at=none) }}
-        ) as version_rank
-    from current_drop
-    -- access_value is null by design for NATIONAL rows, so only e-mail and level must be present
-    where user_email is not null
-        and access_level is not null
-)
+-- access rows have no updated_at: the later file, then the later row wins; access_value is
+-- null by design for NATIONAL rows, so only e-mail and level must be present
+{{ datawiz.current_drop_versions(
+    'renamed',
+    key=['user_email', 'access_level', 'access_value'],
+    required=['user_email', 'access_level'],
+    updated_at=none,
+) }}
 
 select
     user_email, access_level, access_value, is_active,

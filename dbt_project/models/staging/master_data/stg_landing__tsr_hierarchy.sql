@@ -30,22 +30,11 @@ renamed as (
     from source
 ),
 
-current_drop as (
-    select * from renamed
-    where drop_date = (select max(drop_date) from renamed)
-),
-
-deduplicated as (
-    select
-        *,
-        row_number() over (
-            partition by tsr_code, effective_from
-            order by {{ latest_version_order() }}
-        ) as version_rank
-    from current_drop
-    where tsr_code is not null
-        and effective_from is not null
-)
+{{ datawiz.current_drop_versions(
+    'renamed',
+    key=['tsr_code', 'effective_from'],
+    required=['tsr_code', 'effective_from'],
+) }}
 
 select
     tsr_code, tsr_name, territory_code, territory_name, so_code, asm_code,
