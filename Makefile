@@ -49,6 +49,9 @@ test: venv node  ## lint + all tests (the StarRocks suite skips with a reason wh
 	.venv/bin/ruff check .
 	.venv/bin/pytest -q
 
+test-starrocks: venv  ## the pipeline against a real StarRocks (docker compose up -d first); skips with the reason if none answers
+	DATAWIZ_STARROCKS_REAL=1 .venv/bin/pytest -q -rs tests/starrocks_real
+
 bench: venv node  ## performance measurements (long; not part of make test)
 	$(PY) -m bench
 
