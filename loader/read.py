@@ -30,6 +30,8 @@ class FileReader:
         try:
             self.parquet = pq.ParquetFile(stream)
         except (pa.ArrowException, OSError) as exc:
+            if _stream_error(exc):
+                raise
             raise BadFileError(file.path, f"not a readable Parquet file ({exc})") from exc
         self.rows_expected = self.parquet.metadata.num_rows
         file_schema = self.parquet.schema_arrow
@@ -37,6 +39,8 @@ class FileReader:
         if missing:
             raise BadFileError(file.path, f"missing declared column(s) {', '.join(missing)}")
         self.extra_columns = [n for n in file_schema.names if n not in dataset.schema.names]
+        # every declared column already has its declared type: nothing to cast
+        self.exact_types = all(file_schema.field(c.name).type == c.arrow for c in dataset.columns)
         for col in dataset.columns:
             have = file_schema.field(col.name).type
             if have != col.arrow and not _castable(have, col.arrow):
@@ -78,6 +82,8 @@ class FileReader:
                 self.rows_read += n
                 yield pa.RecordBatch.from_arrays(arrays, schema=schema)
         except (OSError, pa.ArrowException) as exc:
+            if _stream_error(exc):
+                raise
             if isinstance(exc, pa.ArrowInvalid) and "cannot" not in str(exc).lower():
                 raise BadFileError(self.file.path, f"corrupt data ({exc})") from exc
             raise BadFileError(self.file.path, f"read failed ({exc})") from exc
@@ -91,6 +97,16 @@ class FileReader:
         return pa.RecordBatchReader.from_batches(
             self.dataset.landed_schema, self.batches(loaded_at)
         )
+
+
+def _stream_error(exc: BaseException) -> bool:
+    """An I/O error of the stream itself (a disk's EIO, a reset connection), which pyarrow passes
+    through unchanged, as opposed to Arrow's own verdict on the bytes (a plain OSError without
+    errno, or an ArrowException). The first says nothing about the file: it is retried by the
+    next run, never quarantined."""
+    if isinstance(exc, pa.ArrowException) or not isinstance(exc, OSError):
+        return False
+    return type(exc) is not OSError or exc.errno is not None
 
 
 def _castable(have: pa.DataType, want: pa.DataType) -> bool:

@@ -258,3 +258,118 @@ def test_cli_exit_codes_and_help(root, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "fis/dt=2026-11-07/part-001.parquet" in err and "not a readable Parquet file" in err
     assert loader_main(["--source", str(tmp_path / "missing"), "--duckdb-path", db]) == 2
+
+
+# --- review findings: names, vanished files, I/O errors, lossy casts, quarantine copies -------
+
+
+@pytest.mark.parametrize("source_cls", [LocalSource, ArrowOnlySource])
+def test_odd_file_names_land_once_each(tmp_path, source_cls):
+    # DuckDB's read_parquet treats [ ] * ? as a glob: `part[1]` would read `part1` twice
+    root = tmp_path / "landing"
+    names = ["part[1].parquet", "part1.parquet", "it's a ünïcödé name.parquet", "a*b.parquet"]
+    for i, name in enumerate(names):
+        write_parquet(root, f"fis/dt=2026-11-01/{name}", fis_table(10, start=100 * i))
+    db = tmp_path / "w.duckdb"
+    report = _land_via(root, db, source_cls)
+    assert report.ok and len(report.of("loaded")) == 4
+    got = _query(
+        db, "select _source_file, count(*), min(invoice_no) from raw.fis group by 1 order by 1"
+    )
+    assert got == sorted(
+        (f"fis/dt=2026-11-01/{name}", 10, f"INV{100 * i:08d}") for i, name in enumerate(names)
+    )
+
+
+class VanishingSource(LocalSource):
+    """Lists a file, then it is deleted before it is read."""
+
+    def list(self, datasets):
+        listing = super().list(datasets)
+        (self.root / "fis/dt=2026-11-01/part-001.parquet").unlink()
+        return listing
+
+
+class ArrowOnlyVanishingSource(VanishingSource):
+    local_path = None
+
+
+@pytest.mark.parametrize("source_cls", [VanishingSource, ArrowOnlyVanishingSource])
+def test_file_removed_between_list_and_read_fails_alone(root, tmp_path, source_cls):
+    db = tmp_path / "w.duckdb"
+    report = _land_via(root, db, source_cls)
+    assert [r.file.path for r in report.of("failed")] == ["fis/dt=2026-11-01/part-001.parquet"]
+    assert [r.file.path for r in report.of("loaded")] == ["fis/dt=2026-11-02/part-001.parquet"]
+    assert report.of("quarantined") == []
+    assert _query(db, "select file_path, status from raw.load_ledger") == [
+        ("fis/dt=2026-11-02/part-001.parquet", "loaded")
+    ]
+
+
+class FlakyDiskSource(LocalSource):
+    """Reading one file fails with an I/O error of the disk (EIO): the file is not bad."""
+
+    fail = True
+
+    def open(self, file):
+        stream = super().open(file)
+        if not (self.fail and file.path.startswith("fis/dt=2026-11-01/")):
+            return stream
+
+        class Flaky:
+            def __init__(self, inner):
+                self.inner = inner
+
+            def __getattr__(self, name):
+                return getattr(self.inner, name)
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                self.inner.close()
+
+            def read(self, *args):
+                raise OSError(5, "Input/output error")
+
+        return Flaky(stream)
+
+
+class ArrowOnlyFlakyDiskSource(FlakyDiskSource):
+    local_path = None
+
+
+@pytest.mark.parametrize("source_cls", [FlakyDiskSource, ArrowOnlyFlakyDiskSource])
+def test_io_error_reading_a_file_is_retried_next_run_not_quarantined(root, tmp_path, source_cls):
+    db = tmp_path / "w.duckdb"
+    report = _land_via(root, db, source_cls)
+    assert report.of("quarantined") == []
+    assert [r.file.path for r in report.of("failed")] == ["fis/dt=2026-11-01/part-001.parquet"]
+    assert "Input/output error" in report.of("failed")[0].error
+    assert not (root / "_quarantine").exists()
+    source_cls.fail = False
+    try:
+        again = _land_via(root, db, source_cls)
+    finally:
+        source_cls.fail = True
+    assert [r.file.path for r in again.of("loaded")] == ["fis/dt=2026-11-01/part-001.parquet"]
+    assert _query(db, "select count(*) from raw.fis")[0][0] == 2800
+
+
+@pytest.mark.parametrize("source_cls", [LocalSource, ArrowOnlySource])
+def test_lossy_cast_is_quarantined_on_both_read_paths(root, tmp_path, source_cls):
+    from decimal import Decimal
+
+    t = fis_table(2, start=50)
+    t = t.set_column(
+        t.schema.get_field_index("net_amount"),
+        "net_amount",
+        pa.array([Decimal("10.005"), Decimal("1.500")], pa.decimal128(18, 3)),
+    )
+    write_parquet(root, "fis/dt=2026-11-08/part-001.parquet", t)
+    db = tmp_path / "w.duckdb"
+    report = _land_via(root, db, source_cls)
+    bad = {r.file.path: r.error for r in report.of("quarantined")}
+    assert "data loss" in bad["fis/dt=2026-11-08/part-001.parquet"]  # not rounded to 10.01
+    assert _query(db, "select count(*) from raw.fis where _source_file like '%11-08%'") == [(0,)]
+    assert report.rows == 2800
