@@ -373,3 +373,18 @@ def test_lossy_cast_is_quarantined_on_both_read_paths(root, tmp_path, source_cls
     assert "data loss" in bad["fis/dt=2026-11-08/part-001.parquet"]  # not rounded to 10.01
     assert _query(db, "select count(*) from raw.fis where _source_file like '%11-08%'") == [(0,)]
     assert report.rows == 2800
+
+
+def test_quarantine_copy_failure_still_records_the_file_and_others_load(root, tmp_path):
+    # a landing folder where _quarantine/ cannot be created (e.g. a read-only mount)
+    (root / "_quarantine").write_text("in the way")
+    (root / "fis/dt=2026-11-04").mkdir()
+    (root / "fis/dt=2026-11-04/part-001.parquet").write_bytes(b"PAR1 this is not parquet")
+    db = tmp_path / "w.duckdb"
+    report = _land(root, db)
+    assert [r.file.path for r in report.of("quarantined")] == ["fis/dt=2026-11-04/part-001.parquet"]
+    assert report.rows == 2800 and report.ok
+    assert _query(
+        db, "select status from raw.load_ledger where file_path like 'fis/dt=2026-11-04/%'"
+    ) == [("quarantined",)]
+    assert (root / "fis/dt=2026-11-04/part-001.parquet").exists()

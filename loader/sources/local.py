@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import BinaryIO
 
 from loader.errors import TerminalError
 from loader.sources import QUARANTINE_PREFIX, Ignored, Listing, SourceFile, classify
+
+log = logging.getLogger("datawiz.loader")
 
 
 def file_version(path: Path) -> str:
@@ -57,8 +60,20 @@ class LocalSource:
         return open(self.root / file.path, "rb")
 
     def quarantine(self, file: SourceFile, reason: str) -> str:
+        """Copy the file under _quarantine/ with its reason. When the copy cannot be made (a
+        read-only landing mount) it is skipped with a warning, as on Azure: the ledger entry the
+        loader writes next still stops the file from being retried, and the original stays."""
         dest = self.root / QUARANTINE_PREFIX / file.path
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(self.root / file.path, dest)
-        dest.with_name(dest.name + ".reason.txt").write_text(reason + "\n")
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(self.root / file.path, dest)
+            dest.with_name(dest.name + ".reason.txt").write_text(reason + "\n")
+        except OSError as exc:
+            log.warning(
+                "could not copy %s to %s (%s); it stays recorded as quarantined",
+                file.path,
+                dest,
+                exc,
+            )
+            return f"nowhere (copy failed: {type(exc).__name__}: {exc.strerror or exc})"
         return dest.relative_to(self.root).as_posix()
