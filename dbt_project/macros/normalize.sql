@@ -39,7 +39,9 @@
 
 {#- R3 for a dimension: the CTEs `current_drop` (every row of the greatest dt= drop; older drops
     are ignored entirely) and `deduplicated` (its rows ranked per key, newest first, rows with a
-    null required column dropped). The model selects `version_rank = 1` from `deduplicated`. -#}
+    null required column dropped). The model selects `version_rank = 1` from `deduplicated`.
+    Last tie-break: the later load, for a file re-uploaded under the same name (same file and
+    row numbers, new content), whose newer content must win. -#}
 {% macro current_drop_versions(from_cte, key, required, updated_at='updated_at') -%}
 current_drop as (
     select * from {{ from_cte }}
@@ -51,7 +53,8 @@ deduplicated as (
         *,
         row_number() over (
             partition by {{ key | join(', ') }}
-            order by {{ datawiz.latest_version_order(updated_at=updated_at) }}
+            order by {{ datawiz.latest_version_order(updated_at=updated_at) }},
+                _loaded_at desc
         ) as version_rank
     from current_drop
     where {{ required | join(' is not null and ') }} is not null
