@@ -24,6 +24,7 @@ from pipeline.constants import publish_constants
 from pipeline.dbt import DbtResult, run_dbt
 from pipeline.history import RunHistory
 from pipeline.redact import redact
+from pipeline.rollups import refresh_rollups_step
 from pipeline.runner import Observer, RunReport, Step, StepOutcome, run_steps
 from pipeline.telemetry import dbt_node_timings, tracing_for
 
@@ -158,6 +159,20 @@ def steps_for(
                 retries=2,
                 timeout=settings_timeout("CONSTANTS", 600),
                 needs=(f"dbt-{window}",),
+                window=window,
+            )
+        )
+    if window == "evening":
+        # last: the BI rollups (materialized views on StarRocks) over the facts; they do not
+        # depend on the evening's dimensions, and a failed refresh leaves yesterday's rollup in
+        # place, so it is reported (warn + alert) without failing the master-data run
+        steps.append(
+            Step(
+                "refresh-rollups",
+                lambda: refresh_rollups_step(settings),
+                retries=1,
+                timeout=settings_timeout("ROLLUPS", 1800),
+                required=False,
                 window=window,
             )
         )
