@@ -31,13 +31,15 @@ class DbtResult:
         return sum(1 for n in self.nodes if n.get("status") == status)
 
     @property
-    def rows(self) -> int:
-        total = 0
-        for n in self.nodes:
-            rows = (n.get("adapter_response") or {}).get("rows_affected")
-            if isinstance(rows, int) and rows > 0 and n.get("unique_id", "").startswith("model."):
-                total += rows
-        return total
+    def rows(self) -> int | None:
+        """Rows the models wrote, where the adapter reports them (dbt-duckdb does not: None)."""
+        counts = [
+            (n.get("adapter_response") or {}).get("rows_affected")
+            for n in self.nodes
+            if n.get("unique_id", "").startswith("model.")
+        ]
+        counts = [c for c in counts if isinstance(c, int) and c >= 0]
+        return sum(counts) if counts else None
 
     def failures(self) -> list[str]:
         return [
