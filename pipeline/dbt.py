@@ -77,7 +77,10 @@ def run_dbt(args: list[str], settings: Settings, timeout: float | None = None) -
     profiles_dir = os.environ.get("DBT_PROFILES_DIR", str(DBT_PROJECT))
     cmd = [str(dbt), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", profiles_dir]
     target_path = Path(os.environ.get("DBT_TARGET_PATH", DBT_PROJECT / "target"))
-    run_results = (DBT_PROJECT / target_path) / "run_results.json"
+    # `dbt source freshness` writes its results to sources.json, every other command to
+    # run_results.json
+    artifact = "sources.json" if args[:2] == ["source", "freshness"] else "run_results.json"
+    run_results = (DBT_PROJECT / target_path) / artifact
     run_results.unlink(missing_ok=True)
     try:
         proc = subprocess.run(

@@ -111,6 +111,24 @@ def backup_step(settings: Settings, *, only_remote: bool = True) -> StepOutcome:
     return StepOutcome(detail, None, ok=report.ok)
 
 
+def freshness_step(settings: Settings, window: str) -> StepOutcome:
+    """dbt source freshness of the window's datasets (on `_loaded_at`, thresholds in the sources
+    YAML): stale extracts are reported and alerted, and the build still runs on what there is."""
+    names = [d.name for d in ds.select(window)]
+    args = ["source", "freshness", "--select", *[f"source:landing.{n}" for n in names]]
+    result = run_dbt(args, settings, timeout=settings_timeout("DBT", 3600))
+    stale = [
+        f"{n['unique_id'].rsplit('.', 1)[-1]}: {n.get('status')} (last load "
+        f"{str(n.get('max_loaded_at', '?'))[:19]})"
+        for n in result.nodes
+        if n.get("status") not in ("pass", None)
+    ]
+    detail = result.summary() + ("; " + ", ".join(stale) if stale else "")
+    return StepOutcome(
+        detail, None, ok=result.count("error") == 0 and result.ok, warning=bool(stale)
+    )
+
+
 def settings_timeout(step: str, default: float) -> float:
     return float(os.environ.get(f"DATAWIZ_{step}_TIMEOUT_SECONDS", default))
 
@@ -142,6 +160,16 @@ def steps_for(
             window=window,
         )
     )
+    if any(d.kind == "fact" for d in ds.select(window)):
+        steps.append(
+            Step(
+                f"freshness-{window}",
+                lambda: freshness_step(settings, window),
+                needs=(f"load-{window}",),
+                required=False,
+                window=window,
+            )
+        )
     steps.append(
         Step(
             f"dbt-{window}",

@@ -45,8 +45,13 @@ class FakeDbt:
         self.fail = fail
         self.warn = warn
         self.calls: list[list[str]] = []
+        self.freshness_calls: list[list[str]] = []
 
     def __call__(self, args, settings, timeout=None):
+        if list(args[:2]) == ["source", "freshness"]:
+            self.freshness_calls.append(list(args))
+            nodes = [{"unique_id": "source.datawiz.landing.fis", "status": "pass", "timing": []}]
+            return DbtResult(["dbt", *args], 0, nodes, "")
         self.calls.append(list(args))
         if self.fail:
             node = {
@@ -112,6 +117,7 @@ def test_morning_run_lands_builds_and_publishes(env, monkeypatch, capsys, mongo_
     assert step_lines(out) == [
         ["backup", "skipped"],
         ["load-morning", "ok"],
+        ["freshness-morning", "ok"],
         ["dbt-morning", "ok"],
         ["constants", "ok"],
     ]
@@ -119,12 +125,16 @@ def test_morning_run_lands_builds_and_publishes(env, monkeypatch, capsys, mongo_
     assert dbt.calls == [
         ["build", "--select", "tag:morning", "--exclude-resource-type", "unit_test"]
     ]
+    assert dbt.freshness_calls == [
+        ["source", "freshness", "--select", "source:landing.fis", "source:landing.fid"]
+    ]
     docs = {d["_id"]: d["value"] for d in mongo_double.collection("datawiz", "business_constants")}
     assert docs == {"latest_invoice_date": "2026-11-03", "fis_lines": "30"}
     (run,) = recent_runs(Settings.from_env())
     assert run.status == "ok" and [s.step for s in run.steps] == [
         "backup",
         "load-morning",
+        "freshness-morning",
         "dbt-morning",
         "constants",
     ]
@@ -143,6 +153,7 @@ def test_failed_run_exits_1_alerts_once_and_rerun_picks_up(env, monkeypatch, cap
     assert step_lines(out) == [
         ["backup", "skipped"],
         ["load-morning", "ok"],
+        ["freshness-morning", "ok"],
         ["dbt-morning", "failed"],
         ["constants", "skipped"],
     ]
