@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 
 # When a row was landed differs between two runs by design; compared for presence only.
-LOAD_TIME_COLUMNS = {"_loaded_at"}
+LOAD_TIME_COLUMNS = {"_loaded_at", "_master_data_loaded_at"}
 FACT_KEYS = {
     "fct_secondary_sales": ["invoice_no", "invoice_line"],
     "fct_primary_dispatch": ["delivery_no", "delivery_line"],

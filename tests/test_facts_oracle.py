@@ -9,14 +9,16 @@ labels.
 
 Scenario (one build per module, on a generated sample with its own seed):
 
-1. every dimension drop and the fact drops of all but the last EXTRA_DAYS days are landed and
-   the facts (with everything upstream) built from an empty warehouse;
-2. the fact drops of the last days are landed and the facts run incrementally (a morning run),
-   so the oracle also checks R3 against the versions the facts already held (late corrections
-   and stale re-sends of earlier lines arrive in these drops).
+1. the master-data and fact drops of all but the last EXTRA_DAYS days are landed and the facts
+   (with everything upstream) built from an empty warehouse;
+2. the drops of the last days are landed: a new master-data drop (the generator writes one on
+   the last day; brands, remaps, hierarchy versions and customers change) and fact drops; the
+   dimensions are rebuilt and the facts run incrementally (evening, then morning), so the oracle
+   also checks R3 against the versions the facts already held (late corrections and stale
+   re-sends arrive in these drops) and that facts held are enriched again with the new master
+   data (R3: older drops are ignored entirely).
 
-The dimensions do not change between the two runs, so the final facts must equal R1-R7 applied
-to everything landed.
+The final facts must equal R1-R7 applied to everything landed, with the current master data.
 
 Interpretations where the spec leaves room (the oracle follows them, and so does the model):
 
@@ -411,6 +413,14 @@ def write_edge_files(generated: Path, first: date, second: date) -> dict[str, st
 # the build
 
 
+def _late_files(generated: Path, cut: date) -> list[Path]:
+    return [
+        p.relative_to(generated)
+        for p in generated.rglob("*.parquet")
+        if (_drop_date(p.relative_to(generated)) or date.min) > cut
+    ]
+
+
 def _copy_files(generated: Path, landing: Path, keep) -> int:
     copied = 0
     for path in sorted(generated.rglob("*")):
@@ -464,18 +474,22 @@ def built(tmp_path_factory, monkeypatch_module) -> dict:
         outcome = load_step(settings, window)
         assert outcome.ok and outcome.rows > 0, outcome.detail
 
-    # 1. dimensions and the fact drops of the first days, built from an empty warehouse
+    # 1. the drops (master data and facts) of the first days, built from an empty warehouse
 
     def early(rel: Path) -> bool:
-        return rel.parts[0] not in ("fis", "fid") or (_drop_date(rel) or date.min) <= cut
+        return (_drop_date(rel) or date.min) <= cut
 
     assert _copy_files(generated, landing, early)
     land("all")
     dbt("run", "--select", *(f"+{m}" for m in FACT_MODELS))
-    # 2. the last days' fact drops, a morning run on top of the facts already held
+    # 2. the last days' drops: an evening master-data drop (the generator writes one on the last
+    # day) and fact drops, then the dimensions and an incremental run on top of the facts held:
+    # held facts enriched under the older master data must be enriched again
+    late = [rel for rel in _late_files(generated, cut)]
+    assert any(rel.parts[0] in DIMENSIONS for rel in late), "no master drop after the cut"
     assert _copy_files(generated, landing, lambda rel: not early(rel))
-    land("morning")
-    dbt("run", "--select", *FACT_MODELS)
+    land("all")
+    dbt("run", "--select", *(f"+{m}" for m in FACT_MODELS))
     timings["land_and_build"] = time.monotonic() - started - timings["generate"]
 
     con = duckdb.connect(str(duckdb_path))

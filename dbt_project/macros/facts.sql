@@ -138,3 +138,13 @@
     {{ date_expr }} >= {{ valid_from }}
     and ({{ valid_to }} is null or {{ date_expr }} < {{ valid_to }})
 {%- endmacro %}
+
+
+{#- The master data a fact row was enriched with: the newest `_loaded_at` of the landed master
+    data that feeds its enrichment (int_master_data_loads). Each fact row records it; a held row
+    enriched under older master data is enriched again by the next incremental run, so after an
+    evening drop the facts again equal a full refresh (brand, mapping, unknown flags,
+    territory), while a morning without a new drop re-enriches nothing. -#}
+{% macro master_data_loaded_at() -%}
+    (select master_data_loaded_at from {{ ref('int_master_data_loads') }})
+{%- endmacro %}

@@ -128,8 +128,10 @@ new_facts as (
 ),
 
 {% if is_incremental() %}
--- facts held with an unknown material or distributor are resolved again on every run, so that a
--- member added to the master data later fixes them
+-- facts held are resolved again (mapping, brand, flags; not the version choice) when they have
+-- an unknown material or distributor, so that a member added later fixes them, or were enriched
+-- under older master data than the current drops, so that after an evening drop the facts
+-- equal a full refresh
 unresolved_facts as (
     select
         current_facts.delivery_no,
@@ -149,7 +151,12 @@ unresolved_facts as (
         on current_facts.delivery_no = winners.delivery_no
         and current_facts.delivery_line = winners.delivery_line
     where winners.delivery_no is null
-        and (current_facts.is_unknown_material or current_facts.is_unknown_customer)
+        and (
+            current_facts.is_unknown_material
+            or current_facts.is_unknown_customer
+            or current_facts._master_data_loaded_at is null
+            or current_facts._master_data_loaded_at < {{ datawiz.master_data_loaded_at() }}
+        )
 ),
 {% endif %}
 
@@ -212,8 +219,9 @@ final as (
         materials.material_code is null as is_unknown_material,
         customers.customer_code is null as is_unknown_customer,
 
-        -- incremental watermark
-        mapped._loaded_at
+        -- incremental watermark, and the master data this row was enriched with
+        mapped._loaded_at,
+        {{ datawiz.master_data_loaded_at() }} as _master_data_loaded_at
     from mapped
     left join materials
         on mapped.material_code = materials.material_code

@@ -137,8 +137,10 @@ signed_winners as (
 ),
 
 {% if is_incremental() %}
--- facts held with an unknown material, customer or territory are resolved again on every run,
--- so that a member added to the master data later fixes them (amounts are already signed)
+-- facts held are resolved again (mapping, brand, flags, territory; not the version choice) when
+-- they have an unknown material, customer or territory, so that a member added later fixes
+-- them, or were enriched under older master data than the current drops, so that after an
+-- evening drop the facts equal a full refresh (amounts are already signed)
 unresolved_facts as (
     select
         current_facts.invoice_no,
@@ -167,6 +169,8 @@ unresolved_facts as (
             current_facts.is_unknown_material
             or current_facts.is_unknown_customer
             or current_facts.territory_code = '{{ unknown }}'
+            or current_facts._master_data_loaded_at is null
+            or current_facts._master_data_loaded_at < {{ datawiz.master_data_loaded_at() }}
         )
 ),
 {% endif %}
@@ -249,8 +253,9 @@ final as (
         materials.material_code is null as is_unknown_material,
         customers.customer_code is null as is_unknown_customer,
 
-        -- incremental watermark
-        mapped._loaded_at
+        -- incremental watermark, and the master data this row was enriched with
+        mapped._loaded_at,
+        {{ datawiz.master_data_loaded_at() }} as _master_data_loaded_at
     from mapped
     left join materials
         on mapped.material_code = materials.material_code
