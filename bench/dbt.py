@@ -47,6 +47,15 @@ def run(landing: Path, days: int = 400, end: date = date(2026, 11, 26)) -> dict:
             incr, t_incr = _timed(
                 lambda: run_dbt(["build", "--select", "tag:morning", *NO_UNIT], settings)
             )
+            # the dbt process's own start (imports, manifest) is a fixed cost in both runs
+            t_start, _ = _timed(lambda: run_dbt(["ls", "--select", "tag:morning"], settings))
+            # a real day: the evening drop of the new day lands first, so the morning run also
+            # enriches every held fact again with the new master data
+            load_step(settings, "evening")
+            run_dbt(["build", "--select", "tag:evening", *NO_UNIT], settings)
+            day, t_day = _timed(
+                lambda: run_dbt(["build", "--select", "tag:morning", *NO_UNIT], settings)
+            )
         finally:
             os.environ.pop("DBT_TARGET_PATH", None)
             shutil.rmtree(tmpd / "target", ignore_errors=True)
@@ -63,7 +72,15 @@ def run(landing: Path, days: int = 400, end: date = date(2026, 11, 26)) -> dict:
             "ok": incr.ok,
             "nodes": incr.summary(),
         },
+        "dbt process start + parse (dbt ls), in both runs": {"seconds": t_start},
+        "morning dbt build after a new evening drop": {
+            "seconds": t_day,
+            "ok": day.ok,
+            "ratio to full refresh": t_day / t_full,
+        },
         "_ratio": {
+            "incremental / full refresh, without the fixed dbt start": (t_incr - t_start)
+            / (t_full - t_start),
             "incremental / full refresh": t_incr / t_full,
             "target": "<= 0.15",
             "met": t_incr / t_full <= 0.15,
