@@ -148,3 +148,97 @@
 {% macro master_data_loaded_at() -%}
     (select master_data_loaded_at from {{ ref('int_master_data_loads') }})
 {%- endmacro %}
+
+
+{#- R2 + R3 for an incremental fact: the CTEs from `lines` (the validated landed rows, with
+    `reject_reason`) to `winners` (per fact key, the landed version that wins: in a full build
+    the latest landed version; in an incremental run the latest version landed since the
+    watermark, kept only where it beats the version the fact already holds in `current_facts`;
+    on a complete tie the row already held stays). Shared by fct_secondary_sales and
+    fct_primary_dispatch, whose facts differ only in their key and columns. -#}
+{% macro latest_fact_versions(key) -%}
+{%- set partition = key | join(', ') -%}
+-- R2: rejects are taken out before R3, so they never compete with valid versions
+landed_versions as (
+    select * from lines
+    where reject_reason is null
+    {%- if is_incremental() %}
+        and {{ datawiz.landed_since_watermark('current_facts') }}
+    {%- endif %}
+),
+
+-- R3 among the versions read in this run
+ranked_versions as (
+    select
+        *,
+        row_number() over (
+            partition by {{ partition }}
+            order by {{ datawiz.fact_version_order() }}
+        ) as version_rank
+    from landed_versions
+),
+
+latest_landed as (
+    select * from ranked_versions
+    where version_rank = 1
+),
+
+{% if is_incremental() -%}
+-- R3 against the version the fact already holds: a late correction replaces it, a re-sent
+-- older version does not (on a complete tie, the row is the one already held: keep it)
+contenders as (
+    select
+        {%- for column in key %}
+        {{ column }},
+        {%- endfor %}
+        updated_at,
+        _source_file,
+        _source_row,
+        _loaded_at,
+        1 as is_landed
+    from latest_landed
+
+    union all
+
+    select
+        {%- for column in key %}
+        current_facts.{{ column }},
+        {%- endfor %}
+        current_facts.updated_at,
+        current_facts.source_file as _source_file,
+        current_facts.source_row as _source_row,
+        current_facts._loaded_at,
+        0 as is_landed
+    from current_facts
+    inner join latest_landed
+        on {% for column in key -%}
+        current_facts.{{ column }} = latest_landed.{{ column }}{{ '\n        and ' if not loop.last }}
+        {%- endfor %}
+),
+
+ranked_contenders as (
+    select
+        *,
+        row_number() over (
+            partition by {{ partition }}
+            order by {{ datawiz.fact_version_order() }}, is_landed
+        ) as contender_rank
+    from contenders
+),
+
+winners as (
+    select latest_landed.*
+    from latest_landed
+    inner join ranked_contenders
+        on {% for column in key -%}
+        latest_landed.{{ column }} = ranked_contenders.{{ column }}{{ '\n        and ' if not loop.last }}
+        {%- endfor %}
+    where ranked_contenders.contender_rank = 1
+        and ranked_contenders.is_landed = 1
+)
+{%- else -%}
+winners as (
+    select * from latest_landed
+)
+{%- endif %}
+{%- endmacro %}
