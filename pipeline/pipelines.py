@@ -79,13 +79,21 @@ def dbt_build_step(settings: Settings, window: str, full_refresh: bool = False) 
     return dbt_outcome(result)
 
 
+def _node_name(node: dict) -> str:
+    """`test.datawiz.not_null_x_y.85eb0e1d23` -> `not_null_x_y`: what a person can search for."""
+    parts = node.get("unique_id", "?").split(".")
+    if len(parts) >= 4 and parts[0] == "test" and len(parts[-1]) == 10:
+        parts = parts[:-1]
+    return parts[-1]
+
+
 def dbt_outcome(result: DbtResult) -> StepOutcome:
     """A dbt command's result as a step outcome: counts, the first failures, the tests that
     warned (for the run history and the alert), and the node timings (for the trace)."""
     detail = result.summary()
     if not result.ok:
         detail += "; " + " | ".join(result.failures()[:5])
-    warned = [n.get("unique_id", "?") for n in result.nodes if n.get("status") == "warn"]
+    warned = [_node_name(n) for n in result.nodes if n.get("status") == "warn"]
     if warned:
         detail += "; warn: " + ", ".join(warned[:5]) + (", ..." if len(warned) > 5 else "")
     return StepOutcome(

@@ -79,7 +79,9 @@ class FakeDbt:
         }
         nodes = [node]
         if self.warn:
-            nodes.append({"unique_id": "test.datawiz.fis_recent", "status": "warn", "timing": []})
+            nodes.append(
+                {"unique_id": "test.datawiz.fis_recent.85eb0e1d23", "status": "warn", "timing": []}
+            )
         return DbtResult(["dbt", *args], 0, nodes, "")
 
 
@@ -200,7 +202,7 @@ def test_dbt_warnings_name_the_tests_and_keep_exit_0(env, monkeypatch, capsys):
     assert orchestrate.main(["run", "morning"]) == orchestrate.EXIT_OK
     (dbt_line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("dbt-")]
     assert dbt_line.split()[1] == "warn"
-    assert dbt_line.endswith("1 success, 1 warn; warn: test.datawiz.fis_recent")
+    assert dbt_line.endswith("1 success, 1 warn; warn: fis_recent")
 
 
 def test_maintain_refreshes_optimizes_and_prunes(env, monkeypatch, capsys):
