@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import pyarrow as pa
+
 from loader.datasets import Dataset, load_datasets
 from loader.errors import BadFileError, TerminalError
 from loader.read import FileReader
@@ -99,6 +101,8 @@ def land(
 
     if _engine_reads_files(source, sink):
         _land_in_engine(source, sink, by_name, todo, batch_rows, report.run_id, done_one)
+    elif callable(getattr(sink, "write_group", None)):
+        _land_streamed_groups(source, sink, by_name, todo, batch_rows, report.run_id, done_one)
     else:
         for file in todo:
             done_one(
@@ -185,6 +189,72 @@ def _land_in_engine(source, sink, by_name, todo, batch_rows, run_id, done_one) -
         for file, rows in group:
             log.info("loaded %s: %s rows", file.path, f"{rows:,}")
             done_one(FileResult(file, "loaded", rows, seconds))
+
+
+# --- files streamed through Python (a remote source into DuckDB) ----------------------------
+# A group of files streams as one chain of record batches into one INSERT, committed with the
+# ledger entries of all its files: one transaction per group instead of per file. If anything
+# in the group fails, the group is rolled back and its files land one by one, which isolates a
+# bad file (quarantined) or a failing one (left for the next run).
+
+STREAM_GROUP_MAX_BYTES = 256 * 1024 * 1024
+
+
+def _stream_groups(todo: list[SourceFile]) -> list[list[SourceFile]]:
+    groups: list[list[SourceFile]] = []
+    size = 0
+    for file in todo:
+        if groups and (
+            groups[-1][0].dataset == file.dataset
+            and size + file.size <= STREAM_GROUP_MAX_BYTES
+            and len(groups[-1]) < GROUP_MAX_FILES
+        ):
+            groups[-1].append(file)
+            size += file.size
+        else:
+            groups.append([file])
+            size = file.size
+    return groups
+
+
+def _land_streamed_groups(source, sink, by_name, todo, batch_rows, run_id, done_one) -> None:
+    for group in _stream_groups(todo):
+        dataset = by_name[group[0].dataset]
+        if len(group) == 1:
+            done_one(_land_one(source, sink, dataset, group[0], batch_rows, run_id))
+            continue
+        t0 = time.perf_counter()
+        loaded_at = datetime.now(UTC)
+        rows_of: dict[str, int] = {}
+
+        def batches(group=group, dataset=dataset, loaded_at=loaded_at, rows_of=rows_of):
+            for file in group:
+                with source.open(file) as stream:
+                    reader = FileReader(dataset, file, stream, batch_rows)
+                    yield from reader.batches(loaded_at)
+                    rows_of[file.path] = reader.rows_read
+
+        def entries(group=group, loaded_at=loaded_at, rows_of=rows_of) -> list[LedgerEntry]:
+            return [LedgerEntry(f, "loaded", rows_of[f.path], loaded_at, 0, run_id) for f in group]
+
+        try:
+            sink.write_group(
+                dataset,
+                pa.RecordBatchReader.from_batches(dataset.landed_schema, batches()),
+                entries,
+            )
+        except Exception as exc:  # noqa: BLE001 - one file spoiled the group: go file by file
+            log.warning(
+                "group of %d %s files failed (%s: %s); landing them one by one",
+                len(group), dataset.name, type(exc).__name__, str(exc)[:200],
+            )  # fmt: skip
+            for file in group:
+                done_one(_land_one(source, sink, dataset, file, batch_rows, run_id))
+            continue
+        seconds = (time.perf_counter() - t0) / len(group)
+        for file in group:
+            log.info("loaded %s: %s rows", file.path, f"{rows_of[file.path]:,}")
+            done_one(FileResult(file, "loaded", rows_of[file.path], seconds))
 
 
 def _quarantine(

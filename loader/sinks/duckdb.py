@@ -149,6 +149,36 @@ class DuckDBSink:
             raise
         return rows
 
+    def write_group(self, dataset: Dataset, reader: pa.RecordBatchReader, entries) -> int:
+        """Land several files streamed as one chain of batches, in one transaction with their
+        ledger entries (`entries()` is called once the stream is consumed and knows the rows
+        of each file). The rows landed must equal the rows the entries account for."""
+        cols = ", ".join(f'"{n}"' for n in dataset.landed_schema.names)
+        started = time.perf_counter()
+        self.con.begin()
+        try:
+            self.con.register("_datawiz_incoming", reader)
+            try:
+                rows = self.con.execute(
+                    f'insert into raw."{dataset.name}" ({cols}) '
+                    f"select {cols} from _datawiz_incoming"
+                ).fetchone()[0]
+            finally:
+                self.con.unregister("_datawiz_incoming")
+            landed = entries()
+            if rows != sum(e.rows for e in landed):
+                raise RuntimeError(
+                    f"landed {rows} rows, the files account for {sum(e.rows for e in landed)}"
+                )
+            ms = int((time.perf_counter() - started) * 1000 / max(len(landed), 1))
+            for e in landed:
+                self._insert_ledger(dataclasses.replace(e, duration_ms=ms), e.rows)
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+        return rows
+
     def record(self, entry: LedgerEntry) -> None:
         self._insert_ledger(entry, entry.rows)
 
