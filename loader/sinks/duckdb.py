@@ -94,30 +94,22 @@ class DuckDBSink:
         return out
 
     def write(self, dataset: Dataset, reader: pa.RecordBatchReader, entry: LedgerEntry) -> int:
-        cols = ", ".join(f'"{n}"' for n in dataset.landed_schema.names)
-        started = time.perf_counter()
-        self.con.begin()
-        try:
-            self.con.register("_datawiz_incoming", reader)
-            try:
-                rows = self.con.execute(
-                    f'insert into raw."{dataset.name}" ({cols}) '
-                    f"select {cols} from _datawiz_incoming"
-                ).fetchone()[0]
-            finally:
-                self.con.unregister("_datawiz_incoming")
-            ms = int((time.perf_counter() - started) * 1000)
-            self._insert_ledger(dataclasses.replace(entry, duration_ms=ms), rows)
-            self.con.commit()
-        except BaseException:
-            self.con.rollback()
-            raise
-        return rows
+        """One file, streamed: its entry takes the row count the insert reports."""
+        return self._in_transaction(
+            lambda: self._insert_stream(dataset, reader),
+            lambda rows: [dataclasses.replace(entry, rows=rows)],
+        )
+
+    def write_group(self, dataset: Dataset, reader: pa.RecordBatchReader, entries) -> int:
+        """Several files streamed as one chain of batches; `entries()` is called once the
+        stream is consumed and knows the rows of each file."""
+        return self._in_transaction(
+            lambda: self._insert_stream(dataset, reader), lambda rows: entries()
+        )
 
     def write_local_files(self, dataset: Dataset, local_path, entries: list[LedgerEntry]) -> int:
-        """Land a group of local Parquet files with DuckDB's own multi-threaded reader, in one
-        transaction with their ledger entries. The footers were checked and counted before;
-        the count landed must match them, or nothing is kept."""
+        """A group of local Parquet files read by DuckDB's own multi-threaded reader; their
+        footers were checked and counted before."""
         paths = {str(local_path(e.file)): e.file.path for e in entries}
         listed = ", ".join(_quote(p) for p in paths)
         mapping = ", ".join(f"({_quote(full)}, {_quote(rel)})" for full, rel in paths.items())
@@ -125,10 +117,9 @@ class DuckDBSink:
         select = ", ".join(
             f'cast(src."{c.name}" as {duckdb_type(c.arrow)})' for c in dataset.columns
         )
-        started = time.perf_counter()
-        self.con.begin()
-        try:
-            rows = self.con.execute(
+
+        def insert() -> int:
+            return self.con.execute(
                 f'insert into raw."{dataset.name}" ({cols}) '
                 f"select {select}, files.rel, src.file_row_number, ?::timestamptz "
                 f"from read_parquet([{listed}], filename = true, file_row_number = true, "
@@ -137,39 +128,30 @@ class DuckDBSink:
                 f"on src.filename = files.full_path",
                 [entries[0].loaded_at],
             ).fetchone()[0]
-            expected = sum(e.rows for e in entries)
-            if rows != expected:
-                raise RuntimeError(f"landed {rows} rows, the footers say {expected}")
-            ms = int((time.perf_counter() - started) * 1000 / max(len(entries), 1))
-            for e in entries:
-                self._insert_ledger(dataclasses.replace(e, duration_ms=ms), e.rows)
-            self.con.commit()
-        except BaseException:
-            self.con.rollback()
-            raise
-        return rows
 
-    def write_group(self, dataset: Dataset, reader: pa.RecordBatchReader, entries) -> int:
-        """Land several files streamed as one chain of batches, in one transaction with their
-        ledger entries (`entries()` is called once the stream is consumed and knows the rows
-        of each file). The rows landed must equal the rows the entries account for."""
+        return self._in_transaction(insert, lambda rows: entries)
+
+    def _insert_stream(self, dataset: Dataset, reader: pa.RecordBatchReader) -> int:
         cols = ", ".join(f'"{n}"' for n in dataset.landed_schema.names)
+        self.con.register("_datawiz_incoming", reader)
+        try:
+            return self.con.execute(
+                f'insert into raw."{dataset.name}" ({cols}) select {cols} from _datawiz_incoming'
+            ).fetchone()[0]
+        finally:
+            self.con.unregister("_datawiz_incoming")
+
+    def _in_transaction(self, insert, entries) -> int:
+        """The rows and the ledger entries of their files commit together or not at all; the
+        rows landed must equal the rows the entries account for."""
         started = time.perf_counter()
         self.con.begin()
         try:
-            self.con.register("_datawiz_incoming", reader)
-            try:
-                rows = self.con.execute(
-                    f'insert into raw."{dataset.name}" ({cols}) '
-                    f"select {cols} from _datawiz_incoming"
-                ).fetchone()[0]
-            finally:
-                self.con.unregister("_datawiz_incoming")
-            landed = entries()
-            if rows != sum(e.rows for e in landed):
-                raise RuntimeError(
-                    f"landed {rows} rows, the files account for {sum(e.rows for e in landed)}"
-                )
+            rows = insert()
+            landed = entries(rows)
+            expected = sum(e.rows for e in landed)
+            if rows != expected:
+                raise RuntimeError(f"landed {rows} rows, the files account for {expected}")
             ms = int((time.perf_counter() - started) * 1000 / max(len(landed), 1))
             for e in landed:
                 self._insert_ledger(dataclasses.replace(e, duration_ms=ms), e.rows)
