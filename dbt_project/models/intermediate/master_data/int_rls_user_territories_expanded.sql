@@ -42,19 +42,12 @@ national as (
     where active_access.access_level = 'NATIONAL'
 ),
 
-by_zone as (
-    select
-        active_access.user_email,
-        active_access.access_level,
-        active_access.access_value,
-        current_territories.territory_code
-    from active_access
-    inner join current_territories
-        on active_access.access_value = current_territories.zone_code
-    where active_access.access_level = 'ZONE'
-),
+{#- ZONE, REGION and TERRITORY grant the territories whose current code at that level equals
+    access_value; one CTE per level, all of the same shape -#}
+{%- set levels = {'ZONE': 'zone_code', 'REGION': 'region_code', 'TERRITORY': 'territory_code'} %}
+{%- for level, column in levels.items() %}
 
-by_region as (
+by_{{ level | lower }} as (
     select
         active_access.user_email,
         active_access.access_level,
@@ -62,30 +55,17 @@ by_region as (
         current_territories.territory_code
     from active_access
     inner join current_territories
-        on active_access.access_value = current_territories.region_code
-    where active_access.access_level = 'REGION'
+        on active_access.access_value = current_territories.{{ column }}
+    where active_access.access_level = '{{ level }}'
 ),
-
-by_territory as (
-    select
-        active_access.user_email,
-        active_access.access_level,
-        active_access.access_value,
-        current_territories.territory_code
-    from active_access
-    inner join current_territories
-        on active_access.access_value = current_territories.territory_code
-    where active_access.access_level = 'TERRITORY'
-),
+{%- endfor %}
 
 final as (
     select * from national
+    {%- for level in levels %}
     union all
-    select * from by_zone
-    union all
-    select * from by_region
-    union all
-    select * from by_territory
+    select * from by_{{ level | lower }}
+    {%- endfor %}
 )
 
 select distinct * from final
