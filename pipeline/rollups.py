@@ -9,7 +9,8 @@ returns once the refresh task has finished (or failed), so the step's time and e
 refresh's. A rollup that does not exist yet (the morning build creates it; `run all` on an empty
 warehouse runs the evening steps first) is reported, not an error.
 
-DuckDB: the rollups are plain views, always current; the step is skipped and says why.
+DuckDB: the rollups are tables rebuilt by every morning build with the facts; the step is
+skipped and says why.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def refresh_rollups(con: warehouse.Connection, rollups=ROLLUPS) -> tuple[list[st
 def refresh_rollups_step(settings: Settings) -> StepOutcome:
     if settings.target != "starrocks":
         return StepOutcome(
-            "DuckDB: the rollups are plain views, always current: nothing to refresh",
+            "DuckDB: the rollups are tables rebuilt with the facts: nothing to refresh",
             skipped=True,
         )
     with warehouse.connect(settings) as con:

@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipeline.rollups import ROLLUPS
 from tests.doubles.starrocks.server import StarRocksDouble
 from tests.marts_warehouse import build
 from tests.starrocks_marts import FACT_KEYS, compare_marts, duckdb_marts
@@ -156,4 +157,9 @@ def test_mart_descriptions_are_table_comments(starrocks_run, duckdb_warehouse):
     finally:
         duck.close()
     assert on_duckdb and all(on_duckdb.values()), on_duckdb  # every mart is described
-    assert {k: v for k, v in on_starrocks.items() if k in on_duckdb} == on_duckdb
+    # the rollups are tables on DuckDB but materialized views on StarRocks, which carry no
+    # comment (macros/comments.sql comments tables)
+    rollups = {name for _, name in ROLLUPS}
+    assert rollups <= set(on_duckdb)
+    tables = {k: v for k, v in on_duckdb.items() if k not in rollups}
+    assert {k: v for k, v in on_starrocks.items() if k in tables} == tables

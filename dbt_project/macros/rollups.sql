@@ -1,7 +1,9 @@
 {#- rollup_config: the config() of a BI-facing rollup over the facts (models/marts/bi/).
 
-    DuckDB (default): a plain view. DuckDB aggregates the fact on every query fast enough for
-    the embedded target, and a view is never stale, so there is nothing to refresh.
+    DuckDB (default): a table, rebuilt by every morning build right after the facts (it is
+    tagged `morning`), so it is never older than the facts and there is nothing to refresh. A
+    plain view would be as current, but each reader (and each of its data tests) would group the
+    whole fact again: as a table the morning run aggregates once.
 
     StarRocks: an async materialized view (dbt-starrocks `materialized_view`), hash-distributed
     on `distributed_by`. dbt-starrocks drops and re-creates it on every build (its
@@ -18,7 +20,7 @@
 {%- endmacro %}
 
 {% macro default__rollup_config(distributed_by, buckets) -%}
-    {{ return({'materialized': 'view'}) }}
+    {{ return({'materialized': 'table'}) }}
 {%- endmacro %}
 
 {% macro starrocks__rollup_config(distributed_by, buckets) -%}

@@ -1,5 +1,5 @@
 {#- Monthly secondary sales by zone, region, territory (at the time of sale) and brand: the
-    rollup BI dashboards hit constantly. A materialized view on StarRocks, a view on DuckDB
+    rollup BI dashboards hit constantly. A materialized view on StarRocks, a table on DuckDB
     (macros/rollups.sql); see _bi__models.yml for why. -#}
 {{ config(**datawiz.rollup_config(distributed_by=['territory_code'])) }}
 
