@@ -1,12 +1,24 @@
-"""dbt invocation: a subprocess per command (so a timeout can stop it), results from the JSON
-artifacts dbt writes (target/run_results.json), never from dbt's internals."""
+"""dbt invocation: each command in a process of its own (so a timeout can stop it), results from
+the JSON artifacts dbt writes (target/run_results.json), never from dbt's internals.
+
+The process is forked from a server that has imported dbt once (multiprocessing's `forkserver`
+with `dbt.cli.main` preloaded), and runs the command with dbt's programmatic entry point
+(`dbtRunner().invoke`, the same code path as the `dbt` CLI). Importing dbt costs 6-7 s of CPU
+here (mashumaro compiles its dataclasses on import); a fresh `dbt` process per command paid it
+every time, so a morning run paid it twice and a test session dozens of times. Now the first
+command of a Python process pays it once and each later one starts in milliseconds. Every
+command still gets a fresh interpreter state (dbt keeps global state: flags, adapters, event
+manager) and its own exit code, and a hung command is killed without touching its parent.
+"""
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
-import subprocess
 import sys
+import tempfile
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,12 +82,87 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+_CONTEXT = None
+# what `dbt build` imports on its first invocation, so each forked child finds it imported (a
+# module that is not installed is skipped by the server)
+_PRELOAD = (
+    "dbt.cli.main",
+    "dbt.task.build",
+    "dbt.task.list",
+    "dbt.task.freshness",
+    "dbt.task.docs.generate",
+    "dbt.parser.sql",
+    "dbt.adapters.duckdb",
+    "dbt.adapters.duckdb.impl",
+    "dbt.adapters.starrocks",
+    "dbt.adapters.starrocks.impl",
+    "duckdb",
+    "daff",
+    "sqlparse",
+    "pipeline.dbt",
+)
+
+
+def _context():
+    """The forkserver context, with dbt imported in the server (once per parent process)."""
+    global _CONTEXT
+    if _CONTEXT is None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(list(_PRELOAD))
+        _CONTEXT = context
+    return _CONTEXT
+
+
+def _invoke(args: list[str], env: dict[str, str], output: str) -> None:
+    """In the forked child: `dbt <args>` with the CLI's exit codes (0 ok, 1 a node failed,
+    2 dbt could not run), its output to the file `output`."""
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(DBT_PROJECT)
+    try:
+        from dbt.cli.main import dbtRunner
+
+        result = dbtRunner().invoke(args)
+    except BaseException:  # noqa: BLE001 - reported through the exit code and the output
+        traceback.print_exc()
+        sys.exit(2)
+    if result.exception is not None:
+        print(f"{type(result.exception).__name__}: {result.exception}", file=sys.stderr)
+    sys.exit(0 if result.success else 1 if result.exception is None else 2)
+
+
+def _run(cmd_args: list[str], env: dict[str, str], timeout: float | None) -> tuple[int, str]:
+    """Run dbt in a child forked from the dbt-preloaded server; (exit code, output).
+    Raises TimeoutError after `timeout` seconds, with the child killed."""
+    with tempfile.TemporaryDirectory(prefix="datawiz-dbt-") as tmp:
+        output = Path(tmp) / "output.log"
+        child = _context().Process(target=_invoke, args=(cmd_args, env, str(output)))
+        child.start()
+        try:
+            child.join(timeout)
+            if child.exitcode is None:
+                raise TimeoutError
+        finally:
+            if child.exitcode is None:
+                child.terminate()
+                child.join(10)
+                if child.exitcode is None:
+                    child.kill()
+                    child.join()
+        text = output.read_text(errors="replace") if output.exists() else ""
+    return child.exitcode, text
+
+
 def run_dbt(args: list[str], settings: Settings, timeout: float | None = None) -> DbtResult:
     """Run `dbt <args>` in the project; raise TransientError on timeout, TerminalError when dbt
     itself cannot start (bad profile, bad project); node failures come back in the result."""
-    dbt = Path(sys.executable).parent / "dbt"
     profiles_dir = os.environ.get("DBT_PROFILES_DIR", str(DBT_PROJECT))
-    cmd = [str(dbt), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", profiles_dir]
+    cmd_args = [*args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", profiles_dir]
+    cmd = ["dbt", *cmd_args]
     target_path = Path(os.environ.get("DBT_TARGET_PATH", DBT_PROJECT / "target"))
     # `dbt source freshness` writes its results to sources.json, every other command to
     # run_results.json
@@ -83,20 +170,13 @@ def run_dbt(args: list[str], settings: Settings, timeout: float | None = None) -
     run_results = (DBT_PROJECT / target_path) / artifact
     run_results.unlink(missing_ok=True)
     try:
-        proc = subprocess.run(
-            cmd,
-            cwd=DBT_PROJECT,
-            env=dbt_env(settings),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired as exc:
+        returncode, output = _run(cmd_args, dbt_env(settings), timeout)
+    except TimeoutError as exc:
         raise TransientError(f"dbt {' '.join(args)} timed out after {timeout:.0f}s") from exc
-    tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-30:])
+    tail = "\n".join(output.strip().splitlines()[-30:])
     nodes: list[dict] = []
     if run_results.exists():
         nodes = json.loads(run_results.read_text()).get("results", [])
-    if proc.returncode == 2 or (proc.returncode != 0 and not nodes):
-        raise TerminalError(f"dbt {' '.join(args)} could not run (exit {proc.returncode}):\n{tail}")
-    return DbtResult(cmd, proc.returncode, nodes, tail)
+    if returncode != 0 and (returncode == 2 or not nodes):
+        raise TerminalError(f"dbt {' '.join(args)} could not run (exit {returncode}):\n{tail}")
+    return DbtResult(cmd, returncode, nodes, tail)
