@@ -21,8 +21,9 @@ def ensure_sample(landing: Path, days: int) -> Path:
     if not any(landing.glob("fis/dt=*/*.parquet")):
         from loader.sample import generate
 
-        print(f"bench: generating the sample ({days} days, scale 1.0) into {landing} ...",
-              flush=True)
+        print(
+            f"bench: generating the sample ({days} days, scale 1.0) into {landing} ...", flush=True
+        )
         generate(landing, days=days, seed=7, end=date(2026, 11, 26), scale=1.0)
     return landing
 
@@ -40,8 +41,11 @@ def _print_section(name: str, result: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--only", help="comma-separated sections: " + ",".join(SECTIONS))
     p.add_argument("--landing", default="data/bench/landing", type=Path)
     p.add_argument("--days", type=int, default=400)

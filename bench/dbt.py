@@ -1,28 +1,80 @@
 """dbt: full refresh of every model on 13 months of sample data vs an incremental morning run
-that adds one new day of fis and fid (target: incremental <= 15% of the full refresh)."""
+that adds one new day of fis and fid (target: incremental <= 15% of the full refresh).
+
+Both runs are measured twice, on the same warehouse states:
+- the pipeline's way (`pipeline.dbt.run_dbt`, as `orchestrate.py` runs dbt): each command in a
+  process forked from a server that imported dbt once; that import (6-7 s of CPU) is paid by the
+  first dbt command of an orchestrator run and reported on its own line;
+- a fresh `dbt` CLI process per command, as a user at a shell runs it (import included).
+
+The measured morning is the second one after the bulk load of 13 months: the first one also
+reads the bulk load's last group again (reported on its own line), which a warehouse that is
+loaded day by day never does. The incremental run's node counts, summed execution times and
+slowest nodes are printed, so it shows where its time goes.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
 from loader.settings import Settings
-from pipeline.dbt import run_dbt
+from pipeline.dbt import DBT_PROJECT, dbt_env, run_dbt
 from pipeline.pipelines import load_step
 
 # as the scheduled runs do: unit tests check SQL (CI), not data
 NO_UNIT = ["--exclude-resource-type", "unit_test"]
+FULL = ["build", "--full-refresh", *NO_UNIT]
+MORNING = ["build", "--select", "tag:morning", *NO_UNIT]
 
 
 def _timed(fn):
     t0 = time.perf_counter()
     out = fn()
     return out, time.perf_counter() - t0
+
+
+def _cli(args: list[str], settings: Settings) -> float:
+    """`dbt <args>` as a fresh process; its wall time."""
+    dbt = Path(sys.executable).parent / "dbt"
+    cmd = [str(dbt), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=DBT_PROJECT, env=dbt_env(settings), capture_output=True)
+    elapsed = time.perf_counter() - t0
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"dbt {' '.join(args)} could not run:\n{proc.stdout[-2000:]!r}")
+    return elapsed
+
+
+def _breakdown(result) -> dict:
+    """Where a build's time went: node counts, summed execution times, the slowest nodes."""
+    nodes = result.nodes
+    models = [n for n in nodes if n["unique_id"].startswith("model.")]
+    tests = [n for n in nodes if not n["unique_id"].startswith("model.")]
+    slowest = sorted(nodes, key=lambda n: -n["execution_time"])[:5]
+    return {
+        "models": len(models),
+        "models_seconds": sum(n["execution_time"] for n in models),
+        "tests": len(tests),
+        "tests_seconds": sum(n["execution_time"] for n in tests),
+        "slowest": "; ".join(
+            f"{n['unique_id'].split('.')[2][:40]} {n['execution_time']:.2f}s" for n in slowest
+        ),
+    }
+
+
+def _import_seconds() -> float:
+    code = (
+        "import time; t = time.perf_counter(); import dbt.cli.main; print(time.perf_counter() - t)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip())
 
 
 def run(landing: Path, days: int = 400, end: date = date(2026, 11, 26)) -> dict:
@@ -33,38 +85,59 @@ def run(landing: Path, days: int = 400, end: date = date(2026, 11, 26)) -> dict:
         work = tmpd / "landing"
         # hard links: the copy costs nothing and the generator writes new files only
         subprocess.run(["cp", "-al", str(landing), str(work)], check=True)
-        settings = Settings.from_env(
-            source=str(work), target="duckdb", duckdb_path=str(tmpd / "wh.duckdb")
-        )
+        warehouse = tmpd / "wh.duckdb"
+        settings = Settings.from_env(source=str(work), target="duckdb", duckdb_path=str(warehouse))
         os.environ["DBT_TARGET_PATH"] = str(tmpd / "target")
+
+        def new_day(n: int) -> None:
+            generate(work, days=days + n, seed=7, end=end + timedelta(days=n), scale=1.0)
+
         try:
+            t_import = _import_seconds()
+            # the orchestrator's first dbt command starts the dbt server (the import, once)
+            run_dbt(["ls", "--select", "tag:morning"], settings)
+            _, t_start = _timed(lambda: run_dbt(["ls", "--select", "tag:morning"], settings))
             for window in ("evening", "morning"):
                 load_step(settings, window)
             first, t_first = _timed(lambda: run_dbt(["build", *NO_UNIT], settings))
-            full, t_full = _timed(lambda: run_dbt(["build", "--full-refresh", *NO_UNIT], settings))
-            generate(work, days=days + 1, seed=7, end=end + timedelta(days=1), scale=1.0)
+            full, t_full = _timed(lambda: run_dbt(FULL, settings))
+            t_full_cli = _cli(FULL, settings)
+            # yesterday's morning: the first incremental run after the bulk load of 13 months
+            # also reads the bulk load's last group again (the watermark is >= the newest
+            # `_loaded_at` held), which a warehouse loaded day by day never has
+            new_day(1)
+            load_step(settings, "morning")
+            after_bulk, t_after_bulk = _timed(lambda: run_dbt(MORNING, settings))
+            # today's morning: one new day on a warehouse in its daily rhythm (measured)
+            new_day(2)
             loaded, t_load = _timed(lambda: load_step(settings, "morning"))
-            incr, t_incr = _timed(
-                lambda: run_dbt(["build", "--select", "tag:morning", *NO_UNIT], settings)
-            )
-            # the dbt process's own start (imports, manifest) is a fixed cost in both runs
-            _, t_start = _timed(lambda: run_dbt(["ls", "--select", "tag:morning"], settings))
+            before = tmpd / "before-morning.duckdb"
+            shutil.copyfile(warehouse, before)
+            incr, t_incr = _timed(lambda: run_dbt(MORNING, settings))
+            shutil.copyfile(before, warehouse)
+            t_incr_cli = _cli(MORNING, settings)
             # a real day: the evening drop of the new day lands first, so the morning run also
             # enriches every held fact again with the new master data
             load_step(settings, "evening")
             run_dbt(["build", "--select", "tag:evening", *NO_UNIT], settings)
-            day, t_day = _timed(
-                lambda: run_dbt(["build", "--select", "tag:morning", *NO_UNIT], settings)
-            )
+            day, t_day = _timed(lambda: run_dbt(MORNING, settings))
         finally:
             os.environ.pop("DBT_TARGET_PATH", None)
             shutil.rmtree(tmpd / "target", ignore_errors=True)
     return {
+        "import dbt.cli.main (once per orchestrator run)": {"seconds": t_import},
+        "dbt command start + parse (dbt ls)": {"seconds": t_start},
         "first build (all models + tests)": {"seconds": t_first, "ok": first.ok},
         "full refresh (all models + tests)": {
             "seconds": t_full,
             "ok": full.ok,
             "nodes": full.summary(),
+        },
+        "full refresh: where the time went": _breakdown(full),
+        "first morning after the bulk load": {
+            "seconds": t_after_bulk,
+            "ok": after_bulk.ok,
+            "ratio to full refresh": t_after_bulk / t_full,
         },
         "morning load of one new day": {"seconds": t_load, "rows": loaded.rows},
         "incremental morning dbt build": {
@@ -72,16 +145,20 @@ def run(landing: Path, days: int = 400, end: date = date(2026, 11, 26)) -> dict:
             "ok": incr.ok,
             "nodes": incr.summary(),
         },
-        "dbt process start + parse (dbt ls), in both runs": {"seconds": t_start},
+        "incremental morning: where the time went": _breakdown(incr),
         "morning dbt build after a new evening drop": {
             "seconds": t_day,
             "ok": day.ok,
             "ratio to full refresh": t_day / t_full,
         },
+        "fresh dbt CLI process: full refresh": {"seconds": t_full_cli},
+        "fresh dbt CLI process: incremental morning": {
+            "seconds": t_incr_cli,
+            "ratio": t_incr_cli / t_full_cli,
+        },
         "_ratio": {
-            "incremental / full refresh, without the fixed dbt start": (t_incr - t_start)
-            / (t_full - t_start),
-            "incremental / full refresh": t_incr / t_full,
+            "incremental / full refresh (the pipeline's dbt)": t_incr / t_full,
+            "incremental / full refresh (fresh CLI processes)": t_incr_cli / t_full_cli,
             "target": "<= 0.15",
             "met": t_incr / t_full <= 0.15,
         },

@@ -34,8 +34,10 @@ def run_ctas(files: list[Path], db: Path) -> tuple[int, float]:
     con = duckdb.connect(str(db))
     listed = ", ".join(f"'{f}'" for f in files)
     t0 = time.perf_counter()
-    con.execute(f"create table fis as select * from read_parquet([{listed}], "
-                "filename = true, file_row_number = true)")
+    con.execute(
+        f"create table fis as select * from read_parquet([{listed}], "
+        "filename = true, file_row_number = true)"
+    )
     seconds = time.perf_counter() - t0
     rows = con.execute("select count(*) from fis").fetchone()[0]
     con.close()
@@ -50,8 +52,11 @@ def run_dlt(files: list[Path], workdir: Path) -> tuple[int, float]:
             yield from pq.ParquetFile(f).iter_batches(batch_size=65_536)
 
     pipeline = dlt.pipeline(
-        pipeline_name="bench_fis", destination=dlt.destinations.duckdb(str(workdir / "dlt.duckdb")),
-        dataset_name="raw", pipelines_dir=str(workdir / "dlt_pipelines"), progress=None,
+        pipeline_name="bench_fis",
+        destination=dlt.destinations.duckdb(str(workdir / "dlt.duckdb")),
+        dataset_name="raw",
+        pipelines_dir=str(workdir / "dlt_pipelines"),
+        progress=None,
     )
     t0 = time.perf_counter()
     pipeline.run(dlt.resource(batches(), name="fis"), loader_file_format="parquet")
