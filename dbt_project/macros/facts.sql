@@ -242,3 +242,69 @@ winners as (
 )
 {%- endif %}
 {%- endmacro %}
+
+
+{#- Incremental facts: the `to_resolve` CTE, what this run enriches (R4, R5, R7): the winners of
+    this run (`new_facts`, already shaped as `columns`) and, in an incremental run, the held
+    facts to enrich again. A held fact is enriched again (never its version choice, which
+    depends only on the landed rows) when no winner replaces it and either one of
+    `unknown_conditions` holds (an unknown member, which a later master drop may fix) or it was
+    enriched under older master data than the current drops, so that after an evening drop the
+    facts equal a full refresh. `columns` are the fact's landed columns (amounts already
+    signed), in `new_facts` order. See the `sales_fact_incremental_design` doc block. -#}
+{% macro facts_to_enrich(key, columns, unknown_conditions) -%}
+{% if is_incremental() -%}
+held_facts_to_enrich_again as (
+    select
+        {%- for column in columns %}
+        current_facts.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from current_facts
+    left join winners
+        on {% for column in key -%}
+        current_facts.{{ column }} = winners.{{ column }}{{ '\n        and ' if not loop.last }}
+        {%- endfor %}
+    where winners.{{ key[0] }} is null
+        and (
+            current_facts._master_data_loaded_at is null
+            or current_facts._master_data_loaded_at < {{ datawiz.master_data_loaded_at() }}
+            {%- for condition in unknown_conditions %}
+            or current_facts.{{ condition }}
+            {%- endfor %}
+        )
+),
+
+{% endif -%}
+to_resolve as (
+    select * from new_facts
+    {%- if is_incremental() %}
+
+    union all
+
+    select * from held_facts_to_enrich_again
+    {%- endif %}
+)
+{%- endmacro %}
+
+
+{#- R4 for a fact: the `mapped` CTE, `to_resolve` with `material_code`, the code the remap chain
+    of `source_material_code` leads to on `date_column` (int_material_codes_resolved, as
+    `material_codes`); an unresolved chain (too long, a cycle) or an unmapped code keeps the
+    code. -#}
+{% macro mapped_material_codes(date_column) -%}
+mapped as (
+    select
+        to_resolve.*,
+        case
+            when material_codes.is_unresolved or material_codes.source_material_code is null
+                then to_resolve.source_material_code
+            else material_codes.resolved_material_code
+        end as material_code
+    from to_resolve
+    left join material_codes
+        on to_resolve.source_material_code = material_codes.source_material_code
+        and {{ datawiz.date_in_range(
+            'to_resolve.' ~ date_column, 'material_codes.valid_from', 'material_codes.valid_to'
+        ) }}
+)
+{%- endmacro %}

@@ -49,65 +49,19 @@ new_facts as (
     from winners
 ),
 
-{% if is_incremental() %}
--- facts held are resolved again (mapping, brand, flags; not the version choice) when they have
--- an unknown material or distributor, so that a member added later fixes them, or were enriched
--- under older master data than the current drops, so that after an evening drop the facts
--- equal a full refresh
-unresolved_facts as (
-    select
-        current_facts.delivery_no,
-        current_facts.delivery_line,
-        current_facts.dispatch_date,
-        current_facts.plant_code,
-        current_facts.distributor_code,
-        current_facts.source_material_code,
-        current_facts.qty,
-        current_facts.net_value,
-        current_facts.updated_at,
-        current_facts.source_file,
-        current_facts.source_row,
-        current_facts._loaded_at
-    from current_facts
-    left join winners
-        on current_facts.delivery_no = winners.delivery_no
-        and current_facts.delivery_line = winners.delivery_line
-    where winners.delivery_no is null
-        and (
-            current_facts.is_unknown_material
-            or current_facts.is_unknown_customer
-            or current_facts._master_data_loaded_at is null
-            or current_facts._master_data_loaded_at < {{ datawiz.master_data_loaded_at() }}
-        )
-),
-{% endif %}
+-- held facts with an unknown material or distributor are enriched again too, so that a member
+-- added later fixes them
+{{ datawiz.facts_to_enrich(
+    key=['delivery_no', 'delivery_line'],
+    columns=[
+        'delivery_no', 'delivery_line', 'dispatch_date', 'plant_code', 'distributor_code',
+        'source_material_code', 'qty', 'net_value', 'updated_at', 'source_file', 'source_row',
+        '_loaded_at',
+    ],
+    unknown_conditions=['is_unknown_material', 'is_unknown_customer'],
+) }},
 
-to_resolve as (
-    select * from new_facts
-    {%- if is_incremental() %}
-
-    union all
-
-    select * from unresolved_facts
-    {%- endif %}
-),
-
--- R4: the code a remap chain leads to on the dispatch date; an unresolved chain keeps the code
-mapped as (
-    select
-        to_resolve.*,
-        case
-            when material_codes.is_unresolved or material_codes.source_material_code is null
-                then to_resolve.source_material_code
-            else material_codes.resolved_material_code
-        end as material_code
-    from to_resolve
-    left join material_codes
-        on to_resolve.source_material_code = material_codes.source_material_code
-        and {{ datawiz.date_in_range(
-            'to_resolve.dispatch_date', 'material_codes.valid_from', 'material_codes.valid_to'
-        ) }}
-),
+{{ datawiz.mapped_material_codes('dispatch_date') }},
 
 final as (
     select

@@ -36,7 +36,7 @@ current_facts as (
 {{ datawiz.latest_fact_versions(key=['invoice_no', 'invoice_line']) }},
 
 -- R6: credit notes reduce sales
-signed_winners as (
+new_facts as (
     select
         invoice_no,
         invoice_line,
@@ -58,71 +58,22 @@ signed_winners as (
     from winners
 ),
 
-{% if is_incremental() %}
--- facts held are resolved again (mapping, brand, flags, territory; not the version choice) when
--- they have an unknown material, customer or territory, so that a member added later fixes
--- them, or were enriched under older master data than the current drops, so that after an
--- evening drop the facts equal a full refresh (amounts are already signed)
-unresolved_facts as (
-    select
-        current_facts.invoice_no,
-        current_facts.invoice_line,
-        current_facts.invoice_date,
-        current_facts.doc_type,
-        current_facts.distributor_code,
-        current_facts.retailer_code,
-        current_facts.source_material_code,
-        current_facts.tsr_code,
-        current_facts.qty,
-        current_facts.gross_amount,
-        current_facts.discount_amount,
-        current_facts.tax_amount,
-        current_facts.net_amount,
-        current_facts.updated_at,
-        current_facts.source_file,
-        current_facts.source_row,
-        current_facts._loaded_at
-    from current_facts
-    left join winners
-        on current_facts.invoice_no = winners.invoice_no
-        and current_facts.invoice_line = winners.invoice_line
-    where winners.invoice_no is null
-        and (
-            current_facts.is_unknown_material
-            or current_facts.is_unknown_customer
-            or current_facts.territory_code = '{{ unknown }}'
-            or current_facts._master_data_loaded_at is null
-            or current_facts._master_data_loaded_at < {{ datawiz.master_data_loaded_at() }}
-        )
-),
-{% endif %}
+-- held facts with an unknown material, customer or territory are enriched again too, so that
+-- a member added later fixes them
+{{ datawiz.facts_to_enrich(
+    key=['invoice_no', 'invoice_line'],
+    columns=[
+        'invoice_no', 'invoice_line', 'invoice_date', 'doc_type', 'distributor_code',
+        'retailer_code', 'source_material_code', 'tsr_code', 'qty', 'gross_amount',
+        'discount_amount', 'tax_amount', 'net_amount', 'updated_at', 'source_file',
+        'source_row', '_loaded_at',
+    ],
+    unknown_conditions=[
+        'is_unknown_material', 'is_unknown_customer', "territory_code = '" ~ unknown ~ "'",
+    ],
+) }},
 
-to_resolve as (
-    select * from signed_winners
-    {%- if is_incremental() %}
-
-    union all
-
-    select * from unresolved_facts
-    {%- endif %}
-),
-
--- R4: the code a remap chain leads to on the invoice date; an unresolved chain keeps the code
-mapped as (
-    select
-        to_resolve.*,
-        case
-            when material_codes.is_unresolved or material_codes.source_material_code is null
-                then to_resolve.source_material_code
-            else material_codes.resolved_material_code
-        end as material_code
-    from to_resolve
-    left join material_codes
-        on to_resolve.source_material_code = material_codes.source_material_code
-        and {{ datawiz.date_in_range(
-            'to_resolve.invoice_date', 'material_codes.valid_from', 'material_codes.valid_to'
-        ) }}
-),
+{{ datawiz.mapped_material_codes('invoice_date') }},
 
 final as (
     select
