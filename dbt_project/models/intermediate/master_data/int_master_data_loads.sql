@@ -1,6 +1,27 @@
-{#- One row: the newest `_loaded_at` of the landed master data that enriches the facts. The
-    facts record it per row and enrich a held row again once it is older than this (see the
-    `sales_fact_incremental_design` doc block). A view: always the live value, a min/max scan. -#}
+{#- One row: the newest `_loaded_at` of the landed master data that enriches the facts, as of the
+    evening build that built the dimensions from it. The facts record it per row and enrich a
+    held row again once it is older than this (see the `sales_fact_incremental_design` doc
+    block).
+
+    A table built after the dimensions and the resolved code map (the `depends_on` lines), not a
+    view of the raw tables: when a master drop has landed but the evening build failed before
+    the dimensions were rebuilt, this still says the older load time, so a morning run does not
+    stamp facts with a drop they were not enriched with (they are enriched again once the
+    dimensions are built). -#}
+-- depends_on: {{ ref('dim_material') }}
+-- depends_on: {{ ref('dim_customer') }}
+-- depends_on: {{ ref('dim_tsr_hierarchy') }}
+-- depends_on: {{ ref('int_material_codes_resolved') }}
+{{
+    config(
+        materialized='table',
+        table_type='DUPLICATE',
+        keys=['master_data_loaded_at'],
+        distributed_by=['master_data_loaded_at'],
+        buckets=1,
+    )
+}}
+
 with
 
 material_master as (
