@@ -69,6 +69,16 @@ def _breakdown(result) -> dict:
     }
 
 
+def _count(warehouse: Path, table: str) -> int:
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(f"select count(*) from {table}").fetchone()[0]
+    finally:
+        con.close()
+
+
 def _import_seconds() -> float:
     code = (
         "import time; t = time.perf_counter(); import dbt.cli.main; print(time.perf_counter() - t)"
@@ -77,7 +87,7 @@ def _import_seconds() -> float:
     return float(out.stdout.strip())
 
 
-def run(landing: Path, days: int = 400, end: date = date(2026, 11, 26)) -> dict:
+def run(landing: Path, days: int = 400, end: date = date(2026, 11, 26), scale: float = 1.0) -> dict:
     from loader.sample import generate
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -90,7 +100,7 @@ def run(landing: Path, days: int = 400, end: date = date(2026, 11, 26)) -> dict:
         os.environ["DBT_TARGET_PATH"] = str(tmpd / "target")
 
         def new_day(n: int) -> None:
-            generate(work, days=days + n, seed=7, end=end + timedelta(days=n), scale=1.0)
+            generate(work, days=days + n, seed=7, end=end + timedelta(days=n), scale=scale)
 
         try:
             t_import = _import_seconds()
@@ -102,6 +112,7 @@ def run(landing: Path, days: int = 400, end: date = date(2026, 11, 26)) -> dict:
             first, t_first = _timed(lambda: run_dbt(["build", *NO_UNIT], settings))
             full, t_full = _timed(lambda: run_dbt(FULL, settings))
             t_full_cli = _cli(FULL, settings)
+            fis_lines = _count(warehouse, "raw.fis")
             # yesterday's morning: the first incremental run after the bulk load of 13 months
             # also reads the bulk load's last group again (the watermark is >= the newest
             # `_loaded_at` held), which a warehouse loaded day by day never has
@@ -125,6 +136,7 @@ def run(landing: Path, days: int = 400, end: date = date(2026, 11, 26)) -> dict:
             os.environ.pop("DBT_TARGET_PATH", None)
             shutil.rmtree(tmpd / "target", ignore_errors=True)
     return {
+        "sample": {"scale": scale, "fis lines landed": fis_lines},
         "import dbt.cli.main (once per orchestrator run)": {"seconds": t_import},
         "dbt command start + parse (dbt ls)": {"seconds": t_start},
         "first build (all models + tests)": {"seconds": t_first, "ok": first.ok},
