@@ -69,6 +69,16 @@ def _breakdown(result) -> dict:
     }
 
 
+def _snapshot(src: Path, dest: Path) -> None:
+    """Copy a DuckDB database: the file and its write-ahead log, which a dbt process may leave
+    behind un-checkpointed (a stale log beside a restored file would not open)."""
+    for suffix in ("", ".wal"):
+        source, target = Path(f"{src}{suffix}"), Path(f"{dest}{suffix}")
+        target.unlink(missing_ok=True)
+        if source.exists():
+            shutil.copyfile(source, target)
+
+
 def _count(warehouse: Path, table: str) -> int:
     import duckdb
 
@@ -122,10 +132,10 @@ def run(landing: Path, days: int = 400, end: date = date(2026, 11, 26), scale: f
             # today's morning: one new day on a warehouse in its daily rhythm (measured)
             new_day(2)
             loaded, t_load = _timed(lambda: load_step(settings, "morning"))
-            before = tmpd / "before-morning.duckdb"
-            shutil.copyfile(warehouse, before)
+            before = tmpd / "before-morning"
+            _snapshot(warehouse, before)
             incr, t_incr = _timed(lambda: run_dbt(MORNING, settings))
-            shutil.copyfile(before, warehouse)
+            _snapshot(before, warehouse)
             t_incr_cli = _cli(MORNING, settings)
             # a real day: the evening drop of the new day lands first, so the morning run also
             # enriches every held fact again with the new master data
