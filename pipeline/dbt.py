@@ -13,9 +13,13 @@ manager) and its own exit code, and a hung command is killed without touching it
 
 from __future__ import annotations
 
+import atexit
+import ctypes
+import ctypes.util
 import json
 import multiprocessing
 import os
+import signal
 import sys
 import tempfile
 import traceback
@@ -83,6 +87,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
 
 
 _CONTEXT = None
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 # what `dbt build` imports on its first invocation, so each forked child finds it imported (a
 # module that is not installed is skipped by the server)
 _PRELOAD = (
@@ -113,9 +118,20 @@ def _context():
     return _CONTEXT
 
 
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this child when its parent (the fork server) ends, so a dbt run
+    never outlives the server, which ends with the orchestrator (even one killed by SIGKILL)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # not Linux: the parent's timeout and interrupt handling still apply
+
+
 def _invoke(args: list[str], env: dict[str, str], output: str) -> None:
     """In the forked child: `dbt <args>` with the CLI's exit codes (0 ok, 1 a node failed,
     2 dbt could not run), its output to the file `output`."""
+    _die_with_parent()
     fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
@@ -123,16 +139,22 @@ def _invoke(args: list[str], env: dict[str, str], output: str) -> None:
     os.environ.clear()
     os.environ.update(env)
     os.chdir(DBT_PROJECT)
+    code = 2
     try:
         from dbt.cli.main import dbtRunner
 
         result = dbtRunner().invoke(args)
+        if result.exception is not None:
+            print(f"{type(result.exception).__name__}: {result.exception}", file=sys.stderr)
+        code = 0 if result.success else 1 if result.exception is None else 2
     except BaseException:  # noqa: BLE001 - reported through the exit code and the output
         traceback.print_exc()
-        sys.exit(2)
-    if result.exception is not None:
-        print(f"{type(result.exception).__name__}: {result.exception}", file=sys.stderr)
-    sys.exit(0 if result.success else 1 if result.exception is None else 2)
+    finally:
+        # a multiprocessing child ends with os._exit, which skips atexit: run the handlers dbt
+        # and its adapters registered, as the dbt CLI's exit does (dbt-duckdb closes its
+        # database there, which checkpoints it: no write-ahead log is left behind)
+        atexit._run_exitfuncs()
+    sys.exit(code)
 
 
 def _run(cmd_args: list[str], env: dict[str, str], timeout: float | None) -> tuple[int, str]:
@@ -141,13 +163,14 @@ def _run(cmd_args: list[str], env: dict[str, str], timeout: float | None) -> tup
     with tempfile.TemporaryDirectory(prefix="datawiz-dbt-") as tmp:
         output = Path(tmp) / "output.log"
         child = _context().Process(target=_invoke, args=(cmd_args, env, str(output)))
-        child.start()
         try:
+            child.start()
             child.join(timeout)
             if child.exitcode is None:
                 raise TimeoutError
         finally:
-            if child.exitcode is None:
+            # also when an interrupt (the runner's deadline, Ctrl-C) ends the wait
+            if child.pid is not None and child.exitcode is None:
                 child.terminate()
                 child.join(10)
                 if child.exitcode is None:

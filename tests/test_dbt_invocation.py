@@ -68,8 +68,13 @@ def test_a_failing_node_is_a_result_with_exit_code_1(settings):
     result = run_dbt(["run", "--select", MODEL], settings, timeout=300)
     assert result.returncode == 1 and not result.ok
     failures = result.failures()
-    assert len(failures) == 1 and MODEL in failures[0]
-    assert "fis" in failures[0]  # dbt's message names the missing raw table
+    assert len(failures) == 1 and failures[0].startswith(f"model.datawiz.{MODEL}: error: ")
+    message = failures[0].split(": ", 2)[2]
+    assert "fis" in message and "does not exist" in message  # names the missing raw table
+    # the child ran dbt's exit handlers, as the CLI does: dbt-duckdb closed, and so
+    # checkpointed, the database (the run had created the schema): no write-ahead log is left
+    assert Path(settings.duckdb_path).exists()
+    assert not Path(f"{settings.duckdb_path}.wal").exists()
 
 
 def test_a_command_dbt_cannot_run_is_terminal(settings):
@@ -99,11 +104,12 @@ def test_an_interrupt_in_the_parent_kills_the_child(landed):
     # the dbt server is started (dbt imported) first, so the deadline falls while the child runs
     assert run_dbt(["ls", "--select", MODEL], landed, timeout=300).ok
     previous = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, 0.2)
+    # (pytest-timeout's own alarm, if any, is put back afterwards)
+    previous_timer = signal.setitimer(signal.ITIMER_REAL, 0.2)
     try:
         with pytest.raises(Deadline):
             run_dbt(["build", "--select", MODEL], landed)
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_REAL, *previous_timer)
     assert_released(landed)
