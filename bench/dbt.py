@@ -40,8 +40,8 @@ def _timed(fn):
     return out, time.perf_counter() - t0
 
 
-def _cli(args: list[str], settings: Settings) -> float:
-    """`dbt <args>` as a fresh process; its wall time."""
+def _cli(args: list[str], settings: Settings) -> tuple[float, bool]:
+    """`dbt <args>` as a fresh process; its wall time, and whether every node passed."""
     dbt = Path(sys.executable).parent / "dbt"
     cmd = [str(dbt), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)]
     t0 = time.perf_counter()
@@ -49,7 +49,7 @@ def _cli(args: list[str], settings: Settings) -> float:
     elapsed = time.perf_counter() - t0
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"dbt {' '.join(args)} could not run:\n{proc.stdout[-2000:]!r}")
-    return elapsed
+    return elapsed, proc.returncode == 0
 
 
 def _breakdown(result) -> dict:
@@ -121,7 +121,7 @@ def run(landing: Path, days: int = 400, end: date = date(2026, 11, 26), scale: f
                 load_step(settings, window)
             first, t_first = _timed(lambda: run_dbt(["build", *NO_UNIT], settings))
             full, t_full = _timed(lambda: run_dbt(FULL, settings))
-            t_full_cli = _cli(FULL, settings)
+            t_full_cli, full_cli_ok = _cli(FULL, settings)
             fis_lines = _count(warehouse, "raw.fis")
             # yesterday's morning: the first incremental run after the bulk load of 13 months
             # also reads the bulk load's last group again (the watermark is >= the newest
@@ -136,7 +136,7 @@ def run(landing: Path, days: int = 400, end: date = date(2026, 11, 26), scale: f
             _snapshot(warehouse, before)
             incr, t_incr = _timed(lambda: run_dbt(MORNING, settings))
             _snapshot(before, warehouse)
-            t_incr_cli = _cli(MORNING, settings)
+            t_incr_cli, incr_cli_ok = _cli(MORNING, settings)
             # a real day: the evening drop of the new day lands first, so the morning run also
             # enriches every held fact again with the new master data
             load_step(settings, "evening")
@@ -173,9 +173,10 @@ def run(landing: Path, days: int = 400, end: date = date(2026, 11, 26), scale: f
             "ok": day.ok,
             "ratio to full refresh": t_day / t_full,
         },
-        "fresh dbt CLI process: full refresh": {"seconds": t_full_cli},
+        "fresh dbt CLI process: full refresh": {"seconds": t_full_cli, "ok": full_cli_ok},
         "fresh dbt CLI process: incremental morning": {
             "seconds": t_incr_cli,
+            "ok": incr_cli_ok,
             "ratio": t_incr_cli / t_full_cli,
         },
         "_ratio": {
