@@ -25,6 +25,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from loader.settings import Settings
+from pipeline import warehouse as wh
 from pipeline.dbt import DBT_PROJECT, dbt_env, run_dbt
 from pipeline.pipelines import load_step
 
@@ -79,16 +80,6 @@ def _snapshot(src: Path, dest: Path) -> None:
             shutil.copyfile(source, target)
 
 
-def _count(warehouse: Path, table: str) -> int:
-    import duckdb
-
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(f"select count(*) from {table}").fetchone()[0]
-    finally:
-        con.close()
-
-
 def _import_seconds() -> float:
     code = (
         "import time; t = time.perf_counter(); import dbt.cli.main; print(time.perf_counter() - t)"
@@ -122,7 +113,8 @@ def run(landing: Path, days: int = 400, end: date = date(2026, 11, 26), scale: f
             first, t_first = _timed(lambda: run_dbt(["build", *NO_UNIT], settings))
             full, t_full = _timed(lambda: run_dbt(FULL, settings))
             t_full_cli, full_cli_ok = _cli(FULL, settings)
-            fis_lines = _count(warehouse, "raw.fis")
+            with wh.connect(settings, read_only=True) as con:
+                ((fis_lines,),) = con.execute("select count(*) from raw.fis")
             # yesterday's morning: the first incremental run after the bulk load of 13 months
             # also reads the bulk load's last group again (the watermark is >= the newest
             # `_loaded_at` held), which a warehouse loaded day by day never has

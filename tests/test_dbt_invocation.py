@@ -8,7 +8,6 @@ import multiprocessing
 import signal
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from loader import datasets as ds
@@ -17,6 +16,7 @@ from loader.land import land
 from loader.settings import Settings
 from loader.sinks.duckdb import DuckDBSink
 from loader.sources.local import LocalSource
+from pipeline import warehouse
 from pipeline.dbt import run_dbt
 from tests.fixtures.sample import fis_table, write_parquet
 
@@ -44,22 +44,16 @@ def landed(settings) -> Settings:
 def assert_released(settings: Settings) -> None:
     """No dbt child is left, and the warehouse takes a writer again (DuckDB locks its file)."""
     assert multiprocessing.active_children() == []
-    con = duckdb.connect(settings.duckdb_path)
-    try:
+    with warehouse.connect(settings) as con:
         con.execute("create or replace table main.probe as select 1 as x")
-    finally:
-        con.close()
 
 
 def test_the_child_runs_against_the_settings_warehouse(landed):
     result = run_dbt(["run", "--select", MODEL], landed, timeout=300)
     assert result.ok and result.returncode == 0
     assert [n["unique_id"] for n in result.nodes] == [f"model.datawiz.{MODEL}"]
-    con = duckdb.connect(landed.duckdb_path, read_only=True)
-    try:
-        assert con.execute(f"select count(*) from staging.{MODEL}").fetchone() == (25,)
-    finally:
-        con.close()
+    with warehouse.connect(landed, read_only=True) as con:
+        assert con.execute(f"select count(*) from staging.{MODEL}") == [(25,)]
     assert_released(landed)
 
 

@@ -10,10 +10,10 @@ import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from loader.settings import Settings
+from pipeline import warehouse as wh
 from pipeline.dbt import run_dbt
 from pipeline.pipelines import load_step
 
@@ -33,11 +33,8 @@ def warehouse(landing_copy, tmp_path, monkeypatch) -> Settings:
 
 
 def query(settings: Settings, sql: str) -> list[tuple]:
-    con = duckdb.connect(settings.duckdb_path, read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+    with wh.connect(settings, read_only=True) as con:
+        return con.execute(sql)
 
 
 def stamps(settings: Settings) -> set:
