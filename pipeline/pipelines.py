@@ -20,6 +20,7 @@ from loader.settings import Settings
 from loader.sinks import open_sink
 from loader.sources import open_source
 from pipeline import alerts
+from pipeline import warehouse as wh
 from pipeline.constants import publish_constants
 from pipeline.dbt import DbtResult, run_dbt
 from pipeline.history import RunHistory
@@ -69,14 +70,43 @@ def load_step(settings: Settings, window: str, run_id: str | None = None) -> Ste
     return StepOutcome(detail, report.rows, ok=not failed, warning=bool(quarantined))
 
 
+def dbt_build_args(window: str, full_refresh: bool = False) -> list[str]:
+    """`dbt build` of a window: its models and data tests. Unit tests check the SQL, not the
+    data (CI runs them: tests/test_dbt_*.py); the table-level audits (tag `audit`) run in the
+    evening's audit step instead."""
+    args = [
+        "build", "--select", f"tag:{window}", "--exclude", "tag:audit",
+        "--exclude-resource-type", "unit_test",
+    ]  # fmt: skip
+    return [*args, "--full-refresh"] if full_refresh else args
+
+
+AUDIT_ARGS = ["test", "--select", "tag:audit", "--exclude-resource-type", "unit_test"]
+
+
 def dbt_build_step(settings: Settings, window: str, full_refresh: bool = False) -> StepOutcome:
-    # unit tests check the SQL, not the data: CI runs them (tests/test_dbt_*.py); a scheduled
-    # run builds the models and runs the data tests only
-    args = ["build", "--select", f"tag:{window}", "--exclude-resource-type", "unit_test"]
-    if full_refresh:
-        args.append("--full-refresh")
+    args = dbt_build_args(window, full_refresh)
     result = run_dbt(args, settings, timeout=settings_timeout("DBT", 3600))
     return dbt_outcome(result)
+
+
+AUDITED_FACTS = ("fct_secondary_sales", "fct_primary_dispatch")
+
+
+def audit_step(settings: Settings) -> StepOutcome:
+    """The table-level audits of the facts (dbt tests tagged `audit`: whole-fact key uniqueness,
+    reconciliation with every landed row). Their cost grows with the history held, so they run
+    once a day in the evening, not in the morning build. Skipped until the facts exist."""
+    if settings.target == "duckdb" and not wh.duckdb_exists(settings):
+        return StepOutcome("no warehouse yet: nothing to audit", skipped=True)
+    with wh.connect(settings) as con:
+        rows = con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts'"
+        )
+    missing = sorted(set(AUDITED_FACTS) - {r[0] for r in rows})
+    if missing:
+        return StepOutcome(f"no facts to audit yet ({', '.join(missing)} not built)", skipped=True)
+    return dbt_outcome(run_dbt(AUDIT_ARGS, settings, timeout=settings_timeout("DBT", 3600)))
 
 
 def _node_name(node: dict) -> str:
@@ -199,6 +229,17 @@ def steps_for(
             )
         )
     if window == "evening":
+        # the facts' table-level audits, daily (they do not read the dimensions); a failure
+        # fails the run and alerts
+        steps.append(
+            Step(
+                "audit",
+                lambda: audit_step(settings),
+                retries=1,
+                timeout=settings_timeout("DBT", 3600),
+                window=window,
+            )
+        )
         # last: the BI rollups (materialized views on StarRocks) over the facts; they do not
         # depend on the evening's dimensions, and a failed refresh leaves yesterday's rollup in
         # place, so it is reported (warn + alert) without failing the master-data run

@@ -1,14 +1,17 @@
-"""The incremental sales facts (fct_secondary_sales, fct_primary_dispatch, dq_rejected_rows).
+"""The incremental sales facts (fct_secondary_sales, fct_primary_dispatch, dq_rejected_rows) and
+the monthly relations built incrementally from them on DuckDB (mart_distribution_depth, the BI
+rollup mv_sales_monthly_brand).
 
 One scenario, built once for the module on a small generated sample (scale 0.01):
 
 1. the first 40 days are landed and built from an empty warehouse;
 2. three morning loads follow, landing the fact drops of the next days (one of them two days
-   at once) and running the facts incrementally;
+   at once) and running the models incrementally; the second also lands a correction that
+   moves a held invoice line to an earlier month (both months change);
 3. an evening load adds a material that facts already held as unknown to the current material
    drop, and a morning run without new fact files must fix those facts (unknown members are
-   resolved again on every incremental run);
-4. the incremental results are copied aside and the facts rebuilt with --full-refresh.
+   resolved again on every incremental run) and rewrite no other fact row;
+4. the incremental results are copied aside and the models rebuilt with --full-refresh.
 
 The tests then compare the two builds row for row and reconcile the facts with the landed rows.
 dbt runs in-process (dbtRunner): importing dbt costs more than the runs themselves.
@@ -35,6 +38,10 @@ pytestmark = pytest.mark.slow
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 FACT_MODELS = ("fct_secondary_sales", "fct_primary_dispatch", "dq_rejected_rows")
+MONTHLY_MODELS = ("mart_distribution_depth", "mv_sales_monthly_brand")
+INCREMENTAL_MODELS = FACT_MODELS + MONTHLY_MODELS
+# when the run that wrote a row started: differs between the two builds by design
+BUILD_COLUMNS = ("_built_at",)
 BASE_DAYS = 40
 EXTRA_DAYS = 4
 END = date(2026, 11, 26)  # last day of the initial build
@@ -68,6 +75,8 @@ class Scenario:
     duckdb_path: Path
     fixed_material: str
     fixed_rows: int
+    rewritten_rows: int
+    moved: tuple[str, int, date, date]
     morning_rows: list[int] = field(default_factory=list)
 
     def query(self, sql: str) -> list[tuple]:
@@ -123,14 +132,18 @@ def scenario(tmp_path_factory, monkeypatch_module) -> Scenario:
     # 1. the first 40 days, from an empty warehouse
     assert _copy_drops(generated, landing, dims | facts, base_days)
     land("all")
-    dbt("run", "--select", *(f"+{m}" for m in FACT_MODELS))
+    dbt("run", "--select", *(f"+{m}" for m in INCREMENTAL_MODELS))
 
     # 2. morning loads of the following days, incremental
     morning_rows = []
-    for batch in MORNING_BATCHES:
-        assert _copy_drops(generated, landing, facts, {END + timedelta(i) for i in batch})
+    moved = None
+    for number, batch in enumerate(MORNING_BATCHES):
+        days = {END + timedelta(i) for i in batch}
+        assert _copy_drops(generated, landing, facts, days)
+        if number == 1:
+            moved = _land_month_move(duckdb_path, landing, max(days))
         morning_rows.append(land("morning"))
-        dbt("run", "--select", *FACT_MODELS)
+        dbt("run", "--select", *INCREMENTAL_MODELS)
 
     # 3. a material the facts hold as unknown arrives in the current material drop (evening),
     #    then a morning run without new fact files
@@ -161,18 +174,56 @@ def scenario(tmp_path_factory, monkeypatch_module) -> Scenario:
     land("evening")
     dbt("run", "--select", "dim_material")
     land("morning")
-    dbt("run", "--select", *FACT_MODELS)
+    dbt("run", "--select", *INCREMENTAL_MODELS)
 
     # 4. incremental results aside, then a full refresh of the same models
     con = duckdb.connect(str(duckdb_path))
     try:
+        (rewritten,) = con.execute(
+            "select count(*) from marts.fct_secondary_sales "
+            "where _built_at = (select max(_built_at) from marts.fct_secondary_sales)"
+        ).fetchone()
         con.execute("create schema incremental")
-        for model in FACT_MODELS:
+        for model in INCREMENTAL_MODELS:
             con.execute(f"create table incremental.{model} as select * from marts.{model}")
     finally:
         con.close()
-    dbt("run", "--select", *FACT_MODELS, "--full-refresh")
-    return Scenario(duckdb_path, fixed_material, fixed_rows, morning_rows)
+    dbt("run", "--select", *INCREMENTAL_MODELS, "--full-refresh")
+    return Scenario(duckdb_path, fixed_material, fixed_rows, rewritten, moved, morning_rows)
+
+
+def _land_month_move(duckdb_path: Path, landing: Path, day: date) -> tuple[str, int, date, date]:
+    """Land, in the fis drop of `day`, a correction of a held invoice line of an earlier month
+    that moves it to the month before that: (invoice_no, invoice_line, old date, new date)."""
+    con = duckdb.connect(str(duckdb_path))
+    try:
+        cursor = con.execute(
+            "select * exclude (_source_file, _source_row, _loaded_at) from raw.fis as r "
+            "where exists (select 1 from marts.fct_secondary_sales as f "
+            "  where f.invoice_no = r.invoice_no and f.invoice_line = r.invoice_line "
+            "  and f.source_file = r._source_file and f.source_row = r._source_row "
+            "  and f.doc_type = 'INV' and f.invoice_date < ?) "
+            "order by invoice_date desc, invoice_no, invoice_line limit 1",
+            # a month before the new drops' own: no other write of the run touches it (and no
+            # later drop of the sample re-sends the line)
+            [day.replace(day=1)],
+        )
+        names = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
+    finally:
+        con.close()
+    assert len(rows) == 1
+    held = dict(zip(names, rows[0], strict=True))
+    old = held["invoice_date"]
+    new = old - timedelta(days=old.day + 3)  # a few days before the start of its month
+    fis = load_datasets()["fis"].schema
+    record = held | {
+        "invoice_date": new,
+        "updated_at": datetime.combine(day, datetime.min.time()) + timedelta(hours=23),
+    }
+    path = landing / "fis" / f"dt={day.isoformat()}" / "part-950.parquet"
+    pq.write_table(pa.Table.from_pylist([record], schema=fis), path)
+    return (record["invoice_no"], record["invoice_line"], old, new)
 
 
 @pytest.fixture(scope="module")
@@ -200,15 +251,24 @@ def test_morning_loads_reached_the_facts(scenario):
             assert extra_days <= in_facts
 
 
-@pytest.mark.parametrize("model", FACT_MODELS)
+@pytest.mark.parametrize("model", INCREMENTAL_MODELS)
 def test_incremental_equals_full_refresh(scenario, model):
     (rows,) = scenario.query(f"select count(*) from marts.{model}")[0]
     assert rows > 0
+    columns = ", ".join(
+        name
+        for (name,) in scenario.query(
+            "select column_name from information_schema.columns "
+            f"where table_schema = 'marts' and table_name = '{model}' order by ordinal_position"
+        )
+        if name not in BUILD_COLUMNS
+    )
+    full, incremental = f"marts.{model}", f"incremental.{model}"
     only_incremental = scenario.query(
-        f"select * from incremental.{model} except all select * from marts.{model}"
+        f"select {columns} from {incremental} except all select {columns} from {full}"
     )
     only_full = scenario.query(
-        f"select * from marts.{model} except all select * from incremental.{model}"
+        f"select {columns} from {full} except all select {columns} from {incremental}"
     )
     assert only_incremental == [], f"{len(only_incremental)} rows only in the incremental build"
     assert only_full == [], f"{len(only_full)} rows only in the full refresh"
@@ -289,3 +349,25 @@ def test_unknown_material_is_fixed_by_a_later_master_drop(scenario):
         "where f.is_unknown_material"
     )[0][0]
     assert stale == 0
+
+
+def test_a_month_move_changes_both_months(scenario):
+    """The correction moved its line to the month before: the fact holds the new date, and the
+    monthly relations (compared with a full refresh above) had both months rebuilt."""
+    invoice_no, invoice_line, old, new = scenario.moved
+    assert old.month != new.month
+    rows = scenario.query(
+        "select invoice_date from incremental.fct_secondary_sales "
+        f"where invoice_no = '{invoice_no}' and invoice_line = {invoice_line}"
+    )
+    assert rows == [(new,)]
+
+
+def test_a_morning_rewrites_only_the_facts_it_changes(scenario):
+    """The last morning landed no new fact file: it rewrote exactly the facts the late material
+    fixed, not the other held facts that stay unknown (they are enriched again, and unchanged)."""
+    (still_unknown,) = scenario.query(
+        "select count(*) from incremental.fct_secondary_sales where is_unknown_material"
+    )[0]
+    assert still_unknown > 0
+    assert scenario.rewritten_rows == scenario.fixed_rows

@@ -125,8 +125,11 @@ def test_morning_run_lands_builds_and_publishes(env, monkeypatch, capsys, mongo_
     ]
     assert out.splitlines()[-1].startswith("datawiz: morning pipeline ok in ")
     assert dbt.calls == [
-        ["build", "--select", "tag:morning", "--exclude-resource-type", "unit_test"]
-    ]
+        [
+            "build", "--select", "tag:morning", "--exclude", "tag:audit",
+            "--exclude-resource-type", "unit_test",
+        ]
+    ]  # fmt: skip
     assert dbt.freshness_calls == [
         ["source", "freshness", "--select", "source:landing.fis", "source:landing.fid"]
     ]
@@ -203,6 +206,31 @@ def test_dbt_warnings_name_the_tests_and_keep_exit_0(env, monkeypatch, capsys):
     (dbt_line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("dbt-")]
     assert dbt_line.split()[1] == "warn"
     assert dbt_line.endswith("1 success, 1 warn; warn: fis_recent")
+
+
+def test_evening_audits_the_facts_once_they_exist(env, monkeypatch, capsys):
+    """The table-level audits run in the evening, and only once a morning has built the facts."""
+    dbt = use_dbt(monkeypatch, FakeDbt())
+    audit = ["test", "--select", "tag:audit", "--exclude-resource-type", "unit_test"]
+    assert orchestrate.main(["run", "morning"]) == orchestrate.EXIT_OK  # lands raw.fis
+    capsys.readouterr()
+
+    assert orchestrate.main(["run", "evening"]) == orchestrate.EXIT_OK
+    lines = dict(line.split()[:2] for line in capsys.readouterr().out.splitlines()[:-1])
+    assert lines["audit"] == "skipped"
+    assert audit not in dbt.calls
+
+    con = duckdb.connect(str(env / "warehouse.duckdb"))
+    for fact in ("fct_secondary_sales", "fct_primary_dispatch"):
+        con.execute(f"create table marts.{fact} as select 1 as x")
+    con.close()
+    assert orchestrate.main(["run", "evening"]) == orchestrate.EXIT_OK
+    lines = dict(line.split()[:2] for line in capsys.readouterr().out.splitlines()[:-1])
+    assert lines["audit"] == "ok"
+    assert dbt.calls[-1] == audit
+    assert [c for c in dbt.calls if c[0] == "build"][-1][:5] == [
+        "build", "--select", "tag:evening", "--exclude", "tag:audit",
+    ]  # fmt: skip
 
 
 def test_maintain_refreshes_optimizes_and_prunes(env, monkeypatch, capsys):
@@ -322,3 +350,38 @@ def test_maintenance_sql_on_starrocks(fresh_starrocks_double):
     assert optimized.detail == "analyze table: 3 of 3 tables" and not optimized.warning
     assert compacted.detail == "compaction queued for 2 tables"  # raw.fis, marts.fct_*
     assert pruned.rows == 0  # no history table yet: nothing to prune, no error
+
+
+def test_the_schedules_select_the_audits_apart(tmp_path, monkeypatch):
+    """With the real dbt project: the audit step selects exactly the facts' table-level tests,
+    and neither window's build selects them."""
+    from dbt.cli.main import dbtRunner
+
+    from pipeline.dbt import DBT_PROJECT
+    from pipeline.pipelines import AUDIT_ARGS, dbt_build_args
+
+    monkeypatch.setenv("DATAWIZ_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
+    monkeypatch.setenv("DATAWIZ_TARGET", "duckdb")
+
+    def selected(args: list[str]) -> set[str]:
+        selection = [a for a in args if a not in ("build", "test", "--full-refresh")]
+        result = dbtRunner().invoke(
+            [
+                "ls", *selection, "--resource-type", "test", "--output", "name", "--quiet",
+                "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
+                "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path),
+            ]
+        )  # fmt: skip
+        assert result.success, result.exception
+        return set(result.result)
+
+    audits = selected(AUDIT_ARGS)
+    assert {a.split("_fct_")[0] for a in audits} == {
+        "unique_key_combination",
+        "reconciles_with_landing",
+    }
+    assert len(audits) == 4
+    morning = selected(dbt_build_args("morning"))
+    assert morning and not audits & morning
+    assert "not_null_fct_secondary_sales_invoice_no" in morning
+    assert not audits & selected(dbt_build_args("evening"))

@@ -10,7 +10,7 @@
     `ALTER TABLE ... MODIFY COLUMN c COMMENT '...'`, which StarRocks accepts only from the releases
     carrying its PR #58440 (2025; 3.1-3.3 documentation says column comments cannot be modified),
     so they are opt-in: `--vars '{starrocks_column_comments: true}'` on a server that has it.
-    DuckDB: `COMMENT ON TABLE / COLUMN`. -#}
+    DuckDB: `COMMENT ON TABLE / COLUMN`, where a comment differs from the one held. -#}
 {% macro persist_comments() -%}
     {%- if execute and model.resource_type == 'model'
         and config.get('materialized') in ['table', 'incremental'] -%}
@@ -28,18 +28,42 @@
 {%- endmacro %}
 
 
-{% macro default__persist_comments(relation, model) -%}
+{#- DuckDB: one catalog query reads the comments the relation has; only a comment that differs
+    is written. An incremental run leaves a fact's comments as they are instead of rewriting
+    some twenty of them (about half a second per fact on every morning run); a table rebuilt
+    from scratch has none and gets all. -#}
+{% macro duckdb__persist_comments(relation, model) -%}
+    {%- set catalog = run_query(
+        "select '#table' as column_name, coalesce(comment, '') as comment_text from duckdb_tables()"
+        ~ " where database_name = '" ~ relation.database ~ "' and schema_name = '"
+        ~ relation.schema ~ "' and table_name = '" ~ relation.identifier ~ "'"
+        ~ " union all select lower(column_name), coalesce(comment, '') from duckdb_columns()"
+        ~ " where database_name = '" ~ relation.database ~ "' and schema_name = '"
+        ~ relation.schema ~ "' and table_name = '" ~ relation.identifier ~ "'"
+    ) -%}
+    {%- set existing = {} -%}
+    {%- for row in catalog.rows -%}
+        {%- do existing.update({row[0]: row[1]}) -%}
+    {%- endfor -%}
     {%- if model.description -%}
-        {%- do run_query(
-            "comment on table " ~ relation ~ " is '"
-            ~ (datawiz.comment_text(model.description) | replace("'", "''")) ~ "'"
-        ) -%}
+        {%- set text = datawiz.comment_text(model.description) -%}
+        {%- if existing.get('#table') != text -%}
+            {%- do run_query(
+                "comment on table " ~ relation ~ " is '" ~ (text | replace("'", "''")) ~ "'"
+            ) -%}
+        {%- endif -%}
     {%- endif -%}
-    {%- for column in datawiz.documented_columns(relation, model) -%}
-        {%- do run_query(
-            "comment on column " ~ relation ~ "." ~ adapter.quote(column.name) ~ " is '"
-            ~ (datawiz.comment_text(column.description) | replace("'", "''")) ~ "'"
-        ) -%}
+    {%- for column in model.columns.values() -%}
+        {%- set name = column.name | lower -%}
+        {%- if column.description and name in existing and name != '#table' -%}
+            {%- set text = datawiz.comment_text(column.description) -%}
+            {%- if existing[name] != text -%}
+                {%- do run_query(
+                    "comment on column " ~ relation ~ "." ~ adapter.quote(column.name) ~ " is '"
+                    ~ (text | replace("'", "''")) ~ "'"
+                ) -%}
+            {%- endif -%}
+        {%- endif -%}
     {%- endfor -%}
 {%- endmacro %}
 

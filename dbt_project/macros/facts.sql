@@ -113,17 +113,44 @@
 
 
 {#- The incremental watermark: only rows landed at or after the newest `_loaded_at` that
-    `relation` already holds (rows at the watermark itself are read again, which is harmless:
-    R3 keeps the version already held). An empty relation holds no watermark: every row is read.
-    `where` narrows the relation (e.g. to one dataset of dq_rejected_rows). -#}
+    `relation` (the model being built, `this`) already holds; rows at the watermark itself are
+    read again, which is harmless: R3 keeps the version already held. An empty relation holds no
+    watermark: every row is read. `where` narrows the relation (e.g. to one dataset of
+    dq_rejected_rows).
+
+    The watermark is read when the model runs and written into its SQL as a literal, not as a
+    subquery: with a constant, DuckDB skips the row groups of the landed table below it (zone
+    maps) before the staging views normalise a single row, and StarRocks prunes partitions, so a
+    morning reads the new rows, not the whole history. The literal is the database's own text of
+    the value, compared with the column, which casts it back to the column's type exactly. -#}
 {% macro landed_since_watermark(relation, loaded_at='_loaded_at', where=none) -%}
-    {{ loaded_at }} >= (
-        select coalesce(max(_loaded_at), cast('1900-01-01 00:00:00' as {{ dbt.type_timestamp() }}))
+    {%- set watermark = datawiz.max_value_as_text(relation, '_loaded_at', where) -%}
+    {%- if watermark is none -%}
+    {{ loaded_at }} is not null
+    {%- else -%}
+    {{ loaded_at }} >= '{{ watermark }}'
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The greatest `column` of `relation` (rows matching `where`) as the database's text of it,
+    read when the model runs (none before that, and none for an empty relation). A letter is put
+    before the text in the query so that dbt's result table keeps it text (it would parse a
+    timestamp, and could lose its precision or zone). -#}
+{% macro max_value_as_text(relation, column, where=none) -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set query -%}
+        select concat('v', cast(max({{ column }}) as {{ dbt.type_string() }}))
         from {{ relation }}
         {%- if where %}
         where {{ where }}
         {%- endif %}
-    )
+    {%- endset -%}
+    {%- set value = run_query(query).columns[0].values()[0] -%}
+    {#- concat() of a null is null on StarRocks, the bare letter on DuckDB -#}
+    {{ return(none if value is none or value == 'v' else value[1:]) }}
 {%- endmacro %}
 
 
@@ -150,10 +177,23 @@
 {%- endmacro %}
 
 
+{#- master_data_loaded_at() read when the model runs, as a literal to compare a column with (the
+    subquery where there is no value yet): a filter on a constant is evaluated in the scan of the
+    held fact, where a subquery would join every held row to it first. -#}
+{% macro master_data_loaded_at_literal() -%}
+    {%- set value = datawiz.max_value_as_text(ref('int_master_data_loads'), 'master_data_loaded_at') -%}
+    {%- if value is none -%}
+    {{ datawiz.master_data_loaded_at() }}
+    {%- else -%}
+    '{{ value }}'
+    {%- endif -%}
+{%- endmacro %}
+
+
 {#- R2 + R3 for an incremental fact: the CTEs from `lines` (the validated landed rows, with
     `reject_reason`) to `winners` (per fact key, the landed version that wins: in a full build
     the latest landed version; in an incremental run the latest version landed since the
-    watermark, kept only where it beats the version the fact already holds in `current_facts`;
+    watermark, kept only where it beats the version the fact already holds in `held_versions`;
     on a complete tie the row already held stays). Shared by fct_secondary_sales and
     fct_primary_dispatch, whose facts differ only in their key and columns. -#}
 {% macro latest_fact_versions(key) -%}
@@ -163,7 +203,7 @@ landed_versions as (
     select * from lines
     where reject_reason is null
     {%- if is_incremental() %}
-        and {{ datawiz.landed_since_watermark('current_facts') }}
+        and {{ datawiz.landed_since_watermark(this) }}
     {%- endif %}
 ),
 
@@ -202,17 +242,17 @@ contenders as (
 
     select
         {%- for column in key %}
-        current_facts.{{ column }},
+        held_versions.{{ column }},
         {%- endfor %}
-        current_facts.updated_at,
-        current_facts.source_file as _source_file,
-        current_facts.source_row as _source_row,
-        current_facts._loaded_at,
+        held_versions.updated_at,
+        held_versions.source_file as _source_file,
+        held_versions.source_row as _source_row,
+        held_versions._loaded_at,
         0 as is_landed
-    from current_facts
+    from held_versions
     inner join latest_landed
         on {% for column in key -%}
-        current_facts.{{ column }} = latest_landed.{{ column }}{{ '\n        and ' if not loop.last }}
+        held_versions.{{ column }} = latest_landed.{{ column }}{{ '\n        and ' if not loop.last }}
         {%- endfor %}
 ),
 
@@ -251,32 +291,39 @@ winners as (
     `unknown_conditions` holds (an unknown member, which a later master drop may fix) or it was
     enriched under older master data than the current drops, so that after an evening drop the
     facts equal a full refresh. `columns` are the fact's landed columns (amounts already
-    signed), in `new_facts` order. See the `sales_fact_incremental_design` doc block. -#}
-{% macro facts_to_enrich(key, columns, unknown_conditions) -%}
+    signed), in `new_facts` order. Each row carries `_held_enrichment`: null for a winner, for a
+    held fact the `enrichment_signature` of its `enrichment` columns as held, so the model
+    writes it again only when its enrichment changed (`enrichment_changed`). See the
+    `sales_fact_incremental_design` doc block. -#}
+{% macro facts_to_enrich(key, columns, unknown_conditions, enrichment) -%}
 {% if is_incremental() -%}
 held_facts_to_enrich_again as (
     select
         {%- for column in columns %}
-        current_facts.{{ column }}{{ ',' if not loop.last }}
+        held_facts.{{ column }},
         {%- endfor %}
-    from current_facts
+        {{ datawiz.enrichment_signature(enrichment, 'held_facts.') }} as _held_enrichment
+    from held_facts
     left join winners
         on {% for column in key -%}
-        current_facts.{{ column }} = winners.{{ column }}{{ '\n        and ' if not loop.last }}
+        held_facts.{{ column }} = winners.{{ column }}{{ '\n        and ' if not loop.last }}
         {%- endfor %}
     where winners.{{ key[0] }} is null
         and (
-            current_facts._master_data_loaded_at is null
-            or current_facts._master_data_loaded_at < {{ datawiz.master_data_loaded_at() }}
+            held_facts._master_data_loaded_at is null
+            or held_facts._master_data_loaded_at < {{ datawiz.master_data_loaded_at_literal() }}
             {%- for condition in unknown_conditions %}
-            or current_facts.{{ condition }}
+            or held_facts.{{ condition }}
             {%- endfor %}
         )
 ),
 
 {% endif -%}
 to_resolve as (
-    select * from new_facts
+    select
+        *,
+        cast(null as {{ dbt.type_string() }}) as _held_enrichment
+    from new_facts
     {%- if is_incremental() %}
 
     union all
@@ -284,6 +331,38 @@ to_resolve as (
     select * from held_facts_to_enrich_again
     {%- endif %}
 )
+{%- endmacro %}
+
+
+{#- The enrichment of a fact row as one text (each column as text, `~` for null, `|` between),
+    to compare a held row's enrichment with the one this run computed. `prefix` qualifies the
+    columns (e.g. `held_facts.`). -#}
+{% macro enrichment_signature(columns, prefix='') -%}
+    concat_ws(
+        '|'
+        {%- for column in columns %},
+        coalesce(cast({{ prefix }}{{ column }} as {{ dbt.type_string() }}), '~')
+        {%- endfor %}
+    )
+{%- endmacro %}
+
+
+{#- The rows of an enriched fact that this run writes: every winner (`_held_enrichment` null)
+    and a held fact enriched again only when its `enrichment` columns (the master data stamp
+    among them) differ from those it holds. A morning without a new master drop then rewrites
+    just the new versions and the few held facts a member fixed, not the ~1% of the fact that
+    stays unknown; that keeps the write small, and `_built_at` marks only real changes. -#}
+{% macro enrichment_changed(enrichment) -%}
+    _held_enrichment is null
+    or _held_enrichment <> {{ datawiz.enrichment_signature(enrichment) }}
+{%- endmacro %}
+
+
+{#- When this dbt invocation started, as a timestamp: `_built_at` of the rows a run writes. The
+    relations built from a fact (mart_distribution_depth, the rollup) rebuild the months of the
+    fact rows written after their own last `_built_at`. -#}
+{% macro run_started_at_timestamp() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
 
 

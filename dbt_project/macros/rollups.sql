@@ -1,9 +1,10 @@
 {#- rollup_config: the config() of a BI-facing rollup over the facts (models/marts/bi/).
 
-    DuckDB (default): a table, rebuilt by every morning build right after the facts (it is
+    DuckDB (default): a table, built by every morning build right after the facts (it is
     tagged `morning`), so it is never older than the facts and there is nothing to refresh. A
     plain view would be as current, but each reader (and each of its data tests) would group the
-    whole fact again: as a table the morning run aggregates once.
+    whole fact again: as a table the morning run aggregates once, and only the months the fact
+    changed in (incremental by month, macros/monthly.sql).
 
     StarRocks: an async materialized view (dbt-starrocks `materialized_view`), hash-distributed
     on `distributed_by`. dbt-starrocks drops and re-creates it on every build (its
@@ -20,7 +21,23 @@
 {%- endmacro %}
 
 {% macro default__rollup_config(distributed_by, buckets) -%}
-    {{ return({'materialized': 'table'}) }}
+    {{ return(datawiz.default__monthly_mart_config(none, distributed_by, buckets)) }}
+{%- endmacro %}
+
+
+{#- DuckDB: the rollup's `_built_at` column (the watermark of its incremental build by month).
+    StarRocks: none; the materialized view is refreshed, not built incrementally. -#}
+{% macro rollup_built_at() -%}
+    {{ return(adapter.dispatch('rollup_built_at', 'datawiz')()) }}
+{%- endmacro %}
+
+{% macro default__rollup_built_at() -%}
+    ,
+        -- when the run that built this row started (the incremental watermark)
+        {{ datawiz.run_started_at_timestamp() }} as _built_at
+{%- endmacro %}
+
+{% macro starrocks__rollup_built_at() -%}
 {%- endmacro %}
 
 {% macro starrocks__rollup_config(distributed_by, buckets) -%}

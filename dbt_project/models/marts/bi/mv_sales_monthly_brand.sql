@@ -1,14 +1,28 @@
 {#- Monthly secondary sales by zone, region, territory (at the time of sale) and brand: the
-    rollup BI dashboards hit constantly. A materialized view on StarRocks, a table on DuckDB
-    (macros/rollups.sql); see _bi__models.yml for why. -#}
+    rollup BI dashboards hit constantly. A materialized view on StarRocks, a table built
+    incrementally by month on DuckDB (macros/rollups.sql); see _bi__models.yml for why. -#}
 {{ config(**datawiz.rollup_config(distributed_by=['territory_code'])) }}
+-- depends_on: {{ ref('int_fis_line_months') }}
 
 {%- set unknown = var('unknown_member') %}
+{%- set rebuilt = datawiz.sales_months_to_rebuild() if datawiz.is_incremental_build() else none %}
 
 with
 
+-- the columns the rollup needs, of the months this run rebuilds
 sales as (
-    select * from {{ ref('fct_secondary_sales') }}
+    select
+        invoice_date,
+        zone_code,
+        region_code,
+        territory_code,
+        brand,
+        retailer_code,
+        doc_type,
+        qty,
+        net_amount
+    from {{ ref('fct_secondary_sales') }}
+    where {{ datawiz.dates_in_months('invoice_date', rebuilt) }}
 ),
 
 sales_lines as (
@@ -54,7 +68,7 @@ final as (
         sum(qty) as qty,
         cast(sum(invoice_lines) as bigint) as invoice_lines,
         count(case when retailer_code is not null and net_sales > 0 then 1 end)
-            as billed_retailers
+            as billed_retailers{{ datawiz.rollup_built_at() }}
     from retailer_sales
     group by month_start, zone_code, region_code, territory_code, brand
 )

@@ -1,16 +1,34 @@
-{{
-    config(
-        table_type='DUPLICATE',
-        keys=['month_start', 'territory_code', 'brand'],
-        distributed_by=['territory_code'],
-        buckets=1,
-    )
-}}
+{#- R8 by month, territory and brand. Incremental by month on DuckDB (macros/monthly.sql): a run
+    rebuilds the months the fact changed in, and the same months a year later (their `_ly`
+    columns read the changed month); see the model description for why. -#}
+{{ config(**datawiz.monthly_mart_config(
+    keys=['month_start', 'territory_code', 'brand'],
+    distributed_by=['territory_code'],
+)) }}
+-- depends_on: {{ ref('int_fis_line_months') }}
+
+{%- if datawiz.is_incremental_build() %}
+    {%- set changed = datawiz.sales_months_to_rebuild() %}
+    {%- set rebuilt = none if changed is none else changed + datawiz.shift_months(changed, 12) %}
+    {#- a rebuilt month reads its own sales and those of a year earlier -#}
+    {%- set read = none if rebuilt is none else rebuilt + datawiz.shift_months(rebuilt, -12) %}
+{%- else %}
+    {%- set rebuilt, read = none, none %}
+{%- endif %}
 
 with
 
+-- the columns R8 needs, of the months this run reads
 sales as (
-    select * from {{ ref('fct_secondary_sales') }}
+    select
+        invoice_date,
+        territory_code,
+        brand,
+        retailer_code,
+        doc_type,
+        net_amount
+    from {{ ref('fct_secondary_sales') }}
+    where {{ datawiz.dates_in_months('invoice_date', read) }}
 ),
 
 customers as (
@@ -120,8 +138,11 @@ final as (
                     'cast(net_sales_ly * 100 as bigint)',
                     2,
                 ) }}
-        end as growth_pct
+        end as growth_pct,
+        -- when the run that built this row started (the incremental watermark)
+        {{ datawiz.run_started_at_timestamp() }} as _built_at
     from joined
+    where {{ datawiz.in_months('month_start', rebuilt) }}
 )
 
 select * from final

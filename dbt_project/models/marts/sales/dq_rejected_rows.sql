@@ -12,12 +12,6 @@ fid_lines as (
     select * from {{ ref('int_fid_lines_validated') }}
 ),
 
-{% if is_incremental() %}
-current_rejects as (
-    select * from {{ this }}
-),
-{% endif %}
-
 fis_rejects as (
     select
         'fis' as dataset,
@@ -28,7 +22,7 @@ fis_rejects as (
     from fis_lines
     where reject_reason is not null
     {%- if is_incremental() %}
-        and {{ datawiz.landed_since_watermark('current_rejects', where="dataset = 'fis'") }}
+        and {{ datawiz.landed_since_watermark(this, where="dataset = 'fis'") }}
     {%- endif %}
 ),
 
@@ -42,7 +36,7 @@ fid_rejects as (
     from fid_lines
     where reject_reason is not null
     {%- if is_incremental() %}
-        and {{ datawiz.landed_since_watermark('current_rejects', where="dataset = 'fid'") }}
+        and {{ datawiz.landed_since_watermark(this, where="dataset = 'fid'") }}
     {%- endif %}
 ),
 

@@ -4,6 +4,11 @@
 {{ config(**datawiz.upsert_config(key=['delivery_no', 'delivery_line'], partition_date='dispatch_date')) }}
 
 {%- set unknown = var('unknown_member') %}
+{#- what enriching a fact sets (R4, R5, R7), and the master data it was set from -#}
+{%- set enrichment = [
+    'material_code', 'brand', 'is_unknown_material', 'is_unknown_customer',
+    '_master_data_loaded_at',
+] %}
 
 with
 
@@ -24,7 +29,15 @@ customers as (
 ),
 
 {% if is_incremental() %}
-current_facts as (
+-- what the fact holds, as two narrow imports each read once (a single `select *` import read
+-- twice would be materialised whole by DuckDB): the version of each key, which R3 compares
+-- with the landed ones, and the held rows, of which those to enrich again are picked
+held_versions as (
+    select delivery_no, delivery_line, updated_at, source_file, source_row, _loaded_at
+    from {{ this }}
+),
+
+held_facts as (
     select * from {{ this }}
 ),
 {% endif %}
@@ -59,11 +72,12 @@ new_facts as (
         '_loaded_at',
     ],
     unknown_conditions=['is_unknown_material', 'is_unknown_customer'],
+    enrichment=enrichment,
 ) }},
 
 {{ datawiz.mapped_material_codes('dispatch_date') }},
 
-final as (
+enriched as (
     select
         -- key and date
         mapped.delivery_no,
@@ -97,12 +111,39 @@ final as (
 
         -- incremental watermark, and the master data this row was enriched with
         mapped._loaded_at,
-        {{ datawiz.master_data_loaded_at() }} as _master_data_loaded_at
+        {{ datawiz.master_data_loaded_at() }} as _master_data_loaded_at,
+        mapped._held_enrichment
     from mapped
     left join materials
         on mapped.material_code = materials.material_code
     left join customers
         on mapped.distributor_code = customers.customer_code
+),
+
+-- the rows this run writes: the winners, and held facts whose enrichment changed
+final as (
+    select
+        delivery_no,
+        delivery_line,
+        dispatch_date,
+        plant_code,
+        distributor_code,
+        material_code,
+        source_material_code,
+        brand,
+        qty,
+        net_value,
+        updated_at,
+        source_file,
+        source_row,
+        is_unknown_material,
+        is_unknown_customer,
+        _loaded_at,
+        _master_data_loaded_at,
+        -- when the run that wrote this row started
+        {{ datawiz.run_started_at_timestamp() }} as _built_at
+    from enriched
+    where {{ datawiz.enrichment_changed(enrichment) }}
 )
 
 select * from final

@@ -4,6 +4,11 @@
 {{ config(**datawiz.upsert_config(key=['invoice_no', 'invoice_line'], partition_date='invoice_date')) }}
 
 {%- set unknown = var('unknown_member') %}
+{#- what enriching a fact sets (R4, R5, R7), and the master data it was set from -#}
+{%- set enrichment = [
+    'material_code', 'territory_code', 'region_code', 'zone_code', 'brand',
+    'is_unknown_material', 'is_unknown_customer', '_master_data_loaded_at',
+] %}
 
 with
 
@@ -28,7 +33,15 @@ tsr_hierarchy as (
 ),
 
 {% if is_incremental() %}
-current_facts as (
+-- what the fact holds, as two narrow imports each read once (a single `select *` import read
+-- twice would be materialised whole by DuckDB): the version of each key, which R3 compares
+-- with the landed ones, and the held rows, of which those to enrich again are picked
+held_versions as (
+    select invoice_no, invoice_line, updated_at, source_file, source_row, _loaded_at
+    from {{ this }}
+),
+
+held_facts as (
     select * from {{ this }}
 ),
 {% endif %}
@@ -71,11 +84,12 @@ new_facts as (
     unknown_conditions=[
         'is_unknown_material', 'is_unknown_customer', "territory_code = '" ~ unknown ~ "'",
     ],
+    enrichment=enrichment,
 ) }},
 
 {{ datawiz.mapped_material_codes('invoice_date') }},
 
-final as (
+enriched as (
     select
         -- key and date
         mapped.invoice_no,
@@ -128,7 +142,8 @@ final as (
 
         -- incremental watermark, and the master data this row was enriched with
         mapped._loaded_at,
-        {{ datawiz.master_data_loaded_at() }} as _master_data_loaded_at
+        {{ datawiz.master_data_loaded_at() }} as _master_data_loaded_at,
+        mapped._held_enrichment
     from mapped
     left join materials
         on mapped.material_code = materials.material_code
@@ -139,6 +154,40 @@ final as (
         and {{ datawiz.date_in_range(
             'mapped.invoice_date', 'tsr_hierarchy.valid_from', 'tsr_hierarchy.valid_to'
         ) }}
+),
+
+-- the rows this run writes: the winners, and held facts whose enrichment changed
+final as (
+    select
+        invoice_no,
+        invoice_line,
+        invoice_date,
+        doc_type,
+        distributor_code,
+        retailer_code,
+        material_code,
+        source_material_code,
+        tsr_code,
+        territory_code,
+        region_code,
+        zone_code,
+        brand,
+        qty,
+        gross_amount,
+        discount_amount,
+        tax_amount,
+        net_amount,
+        updated_at,
+        source_file,
+        source_row,
+        is_unknown_material,
+        is_unknown_customer,
+        _loaded_at,
+        _master_data_loaded_at,
+        -- when the run that wrote this row started
+        {{ datawiz.run_started_at_timestamp() }} as _built_at
+    from enriched
+    where {{ datawiz.enrichment_changed(enrichment) }}
 )
 
 select * from final
