@@ -54,6 +54,7 @@ test-starrocks: venv  ## the pipeline against a real StarRocks (docker compose u
 
 bench: venv node  ## performance measurements (long; not part of make test)
 	$(PY) -m bench
+	$(PY) -m bench --only dbt --scale 10
 
 clean:
 	rm -rf data/landing data/warehouse.duckdb dbt_project/target dbt_project/logs
