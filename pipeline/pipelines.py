@@ -101,11 +101,17 @@ def audit_step(settings: Settings) -> StepOutcome:
         return StepOutcome("no warehouse yet: nothing to audit", skipped=True)
     with wh.connect(settings) as con:
         rows = con.execute(
-            "select table_name from information_schema.tables where table_schema = 'marts'"
+            "select table_schema, table_name from information_schema.tables"
+            " where table_schema in ('marts', 'raw')"
         )
-    missing = sorted(set(AUDITED_FACTS) - {r[0] for r in rows})
+    tables = {f"{schema}.{name}" for schema, name in rows}
+    missing = sorted(f for f in AUDITED_FACTS if f"marts.{f}" not in tables)
     if missing:
-        return StepOutcome(f"no facts to audit yet ({', '.join(missing)} not built)", skipped=True)
+        detail = f"no facts to audit yet ({', '.join(missing)} not built)"
+        if "raw.fis" in tables or "raw.fid" in tables:
+            # fact extracts landed, yet no morning build has made the facts: say so
+            return StepOutcome(detail + " although fact extracts have landed", None, warning=True)
+        return StepOutcome(detail, skipped=True)
     return dbt_outcome(run_dbt(AUDIT_ARGS, settings, timeout=settings_timeout("DBT", 3600)))
 
 

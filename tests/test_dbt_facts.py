@@ -6,12 +6,17 @@ One scenario, built once for the module on a small generated sample (scale 0.01)
 
 1. the first 40 days are landed and built from an empty warehouse;
 2. three morning loads follow, landing the fact drops of the next days (one of them two days
-   at once) and running the models incrementally; the second also lands a correction that
-   moves a held invoice line to an earlier month (both months change);
+   at once) and running the models incrementally; the second and third also land corrections
+   that move held invoice lines across months: one line twice (its months change, and the one
+   it leaves last is left empty), one to thirteen months back (last year for a month that no
+   line of the run touches);
 3. an evening load adds a material that facts already held as unknown to the current material
-   drop, and a morning run without new fact files must fix those facts (unknown members are
-   resolved again on every incremental run) and rewrite no other fact row;
-4. the incremental results are copied aside and the models rebuilt with --full-refresh.
+   drop (only dim_material is rebuilt, no new master-data stamp), and a morning run without new
+   fact files must fix those facts (unknown members are resolved again on every incremental
+   run) and rewrite no other fact row;
+4. a real evening: a customer drop deactivates a retailer, `tag:evening` is built (new stamp),
+   and a morning run without new fact files enriches every fact again;
+5. the incremental results are copied aside and the models rebuilt with --full-refresh.
 
 The tests then compare the two builds row for row and reconcile the facts with the landed rows.
 dbt runs in-process (dbtRunner): importing dbt costs more than the runs themselves.
@@ -39,7 +44,10 @@ pytestmark = pytest.mark.slow
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 FACT_MODELS = ("fct_secondary_sales", "fct_primary_dispatch", "dq_rejected_rows")
 MONTHLY_MODELS = ("mart_distribution_depth", "mv_sales_monthly_brand")
-INCREMENTAL_MODELS = FACT_MODELS + MONTHLY_MODELS
+# int_fis_line_months: the months each invoice line had, which the monthly models read
+INCREMENTAL_MODELS = (*FACT_MODELS, "int_fis_line_months", *MONTHLY_MODELS)
+# where each model lives (the rest: marts)
+SCHEMAS = {"int_fis_line_months": "staging"}
 # when the run that wrote a row started: differs between the two builds by design
 BUILD_COLUMNS = ("_built_at",)
 BASE_DAYS = 40
@@ -77,6 +85,7 @@ class Scenario:
     fixed_rows: int
     rewritten_rows: int
     moved: tuple[str, int, date, date]
+    last_year: tuple[str, int, date, date]
     morning_rows: list[int] = field(default_factory=list)
 
     def query(self, sql: str) -> list[tuple]:
@@ -141,7 +150,30 @@ def scenario(tmp_path_factory, monkeypatch_module) -> Scenario:
         days = {END + timedelta(i) for i in batch}
         assert _copy_drops(generated, landing, facts, days)
         if number == 1:
-            moved = _land_month_move(duckdb_path, landing, max(days))
+            # an early November line moves to September, a month without any line (both
+            # months change); early, so that no later drop of the sample re-sends it
+            moved = _land_month_move(
+                duckdb_path, landing, max(days),
+                "f.invoice_date between ? and ?", [END.replace(day=1), END.replace(day=10)], 950,
+                months_back=2,
+            )  # fmt: skip
+        if number == 2:
+            # the same line moves on to August: September is left without any line (its rows
+            # must go), and the line has now been in three months
+            moved = _land_month_move(
+                duckdb_path, landing, max(days), "f.invoice_no = ? and f.invoice_line = ?",
+                list(moved[:2]), 951,
+            )  # fmt: skip
+            # a November line of a TSR unknown to the hierarchy moves thirteen months back, to
+            # October 2025: that is last year for October 2026, whose net_sales_ly changes
+            # although no line of this run was ever in October 2026
+            last_year = _land_month_move(
+                duckdb_path, landing, max(days),
+                "f.territory_code = 'UNKNOWN' and f.invoice_date >= ? and f.brand in ("
+                " select brand from marts.fct_secondary_sales"
+                " where territory_code = 'UNKNOWN' and month(invoice_date) = 10)",
+                [END.replace(day=1)], 952, months_back=13,
+            )  # fmt: skip
         morning_rows.append(land("morning"))
         dbt("run", "--select", *INCREMENTAL_MODELS)
 
@@ -176,25 +208,74 @@ def scenario(tmp_path_factory, monkeypatch_module) -> Scenario:
     land("morning")
     dbt("run", "--select", *INCREMENTAL_MODELS)
 
-    # 4. incremental results aside, then a full refresh of the same models
     con = duckdb.connect(str(duckdb_path))
     try:
         (rewritten,) = con.execute(
             "select count(*) from marts.fct_secondary_sales "
             "where _built_at = (select max(_built_at) from marts.fct_secondary_sales)"
         ).fetchone()
+        # an active retailer of a territory with sales in every month of the sample
+        customer = con.execute(
+            "select c.* exclude (_source_file, _source_row, _loaded_at)"
+            " from raw.customer_master as c"
+            " join marts.dim_customer as d on upper(trim(c.customer_code)) = d.customer_code"
+            " where d.is_active and d.customer_type = 'RETAILER' and d.territory_code in ("
+            "  select territory_code from marts.mart_distribution_depth"
+            "  group by territory_code having count(distinct month_start) >= 2)"
+            " and c._source_file = (select max(_source_file) from raw.customer_master)"
+            " order by c.customer_code limit 1"
+        )
+        names = [d[0] for d in customer.description]
+        retailer = dict(zip(names, customer.fetchone(), strict=True))
+        customer_drop = con.execute(
+            "select max(split_part(_source_file, '/', 2)) from raw.customer_master"
+        ).fetchone()[0]
+        # the monthly relations as the mornings left them: the evening below rebuilds every
+        # month, which would hide a month the mornings failed to rebuild
+        con.execute("create schema before_evening")
+        for model in MONTHLY_MODELS:
+            con.execute(f"create table before_evening.{model} as select * from marts.{model}")
+    finally:
+        con.close()
+
+    # 4. a real evening: the customer drop deactivates that retailer (a smaller universe in
+    #    every month of its territory), the evening build runs, then a morning without new facts
+    retailer |= {"is_active": False, "updated_at": datetime(2026, 12, 2, 20, 0)}
+    path = landing / "customer_master" / customer_drop / "part-900.parquet"
+    schema = datasets["customer_master"].schema
+    pq.write_table(pa.Table.from_pylist([retailer], schema=schema), path)
+    land("evening")
+    dbt("run", "--select", "tag:evening")
+    land("morning")
+    dbt("run", "--select", *INCREMENTAL_MODELS)
+
+    # 5. incremental results aside, then a full refresh of the same models
+    con = duckdb.connect(str(duckdb_path))
+    try:
         con.execute("create schema incremental")
         for model in INCREMENTAL_MODELS:
-            con.execute(f"create table incremental.{model} as select * from marts.{model}")
+            schema = SCHEMAS.get(model, "marts")
+            con.execute(f"create table incremental.{model} as select * from {schema}.{model}")
     finally:
         con.close()
     dbt("run", "--select", *INCREMENTAL_MODELS, "--full-refresh")
-    return Scenario(duckdb_path, fixed_material, fixed_rows, rewritten, moved, morning_rows)
+    return Scenario(
+        duckdb_path, fixed_material, fixed_rows, rewritten, moved, last_year, morning_rows
+    )
 
 
-def _land_month_move(duckdb_path: Path, landing: Path, day: date) -> tuple[str, int, date, date]:
-    """Land, in the fis drop of `day`, a correction of a held invoice line of an earlier month
-    that moves it to the month before that: (invoice_no, invoice_line, old date, new date)."""
+def _land_month_move(
+    duckdb_path: Path,
+    landing: Path,
+    day: date,
+    where: str,
+    params: list,
+    part: int,
+    months_back: int = 1,
+) -> tuple[str, int, date, date]:
+    """Land, in the fis drop of `day`, a later version of the held INV line that `where` picks
+    (on the fact `f`) dated `months_back` months before its month: (invoice_no, invoice_line,
+    old date, new date)."""
     con = duckdb.connect(str(duckdb_path))
     try:
         cursor = con.execute(
@@ -202,26 +283,26 @@ def _land_month_move(duckdb_path: Path, landing: Path, day: date) -> tuple[str, 
             "where exists (select 1 from marts.fct_secondary_sales as f "
             "  where f.invoice_no = r.invoice_no and f.invoice_line = r.invoice_line "
             "  and f.source_file = r._source_file and f.source_row = r._source_row "
-            "  and f.doc_type = 'INV' and f.invoice_date < ?) "
+            f"  and f.doc_type = 'INV' and {where}) "
             "order by invoice_date desc, invoice_no, invoice_line limit 1",
-            # a month before the new drops' own: no other write of the run touches it (and no
-            # later drop of the sample re-sends the line)
-            [day.replace(day=1)],
+            params,
         )
         names = [d[0] for d in cursor.description]
         rows = cursor.fetchall()
     finally:
         con.close()
-    assert len(rows) == 1
+    assert len(rows) == 1, where
     held = dict(zip(names, rows[0], strict=True))
     old = held["invoice_date"]
-    new = old - timedelta(days=old.day + 3)  # a few days before the start of its month
+    first = old.replace(day=1)
+    month = first.year * 12 + first.month - 1 - months_back
+    new = date(month // 12, month % 12 + 1, min(old.day, 28))
     fis = load_datasets()["fis"].schema
     record = held | {
         "invoice_date": new,
         "updated_at": datetime.combine(day, datetime.min.time()) + timedelta(hours=23),
     }
-    path = landing / "fis" / f"dt={day.isoformat()}" / "part-950.parquet"
+    path = landing / "fis" / f"dt={day.isoformat()}" / f"part-{part}.parquet"
     pq.write_table(pa.Table.from_pylist([record], schema=fis), path)
     return (record["invoice_no"], record["invoice_line"], old, new)
 
@@ -253,17 +334,18 @@ def test_morning_loads_reached_the_facts(scenario):
 
 @pytest.mark.parametrize("model", INCREMENTAL_MODELS)
 def test_incremental_equals_full_refresh(scenario, model):
-    (rows,) = scenario.query(f"select count(*) from marts.{model}")[0]
+    schema = SCHEMAS.get(model, "marts")
+    (rows,) = scenario.query(f"select count(*) from {schema}.{model}")[0]
     assert rows > 0
     columns = ", ".join(
         name
         for (name,) in scenario.query(
             "select column_name from information_schema.columns "
-            f"where table_schema = 'marts' and table_name = '{model}' order by ordinal_position"
+            f"where table_schema = '{schema}' and table_name = '{model}' order by ordinal_position"
         )
         if name not in BUILD_COLUMNS
     )
-    full, incremental = f"marts.{model}", f"incremental.{model}"
+    full, incremental = f"{schema}.{model}", f"incremental.{model}"
     only_incremental = scenario.query(
         f"select {columns} from {incremental} except all select {columns} from {full}"
     )
@@ -351,21 +433,54 @@ def test_unknown_material_is_fixed_by_a_later_master_drop(scenario):
     assert stale == 0
 
 
-def test_a_month_move_changes_both_months(scenario):
-    """The correction moved its line to the month before: the fact holds the new date, and the
-    monthly relations (compared with a full refresh above) had both months rebuilt."""
-    invoice_no, invoice_line, old, new = scenario.moved
-    assert old.month != new.month
+def test_the_scenario_moves_lines_across_months_and_years(scenario):
+    """What the monthly relations (compared with a full refresh above) had to get right: a line
+    moved twice holds its last date and left a month empty, which they no longer show; a line
+    moved to last year gave a month its net_sales_ly."""
+    invoice_no, invoice_line, _, new = scenario.moved
     rows = scenario.query(
         "select invoice_date from incremental.fct_secondary_sales "
         f"where invoice_no = '{invoice_no}' and invoice_line = {invoice_line}"
     )
     assert rows == [(new,)]
+    emptied = new.replace(day=1) + timedelta(days=31)
+    emptied = emptied.replace(day=1)  # the month it left last: no line, so no row any more
+    for schema in ("before_evening", "incremental"):
+        for model in MONTHLY_MODELS:
+            assert scenario.query(
+                f"select count(*) from {schema}.{model} where month_start = '{emptied}'"
+            ) == [(0,)], (schema, model)
+    # the month a year after the line's new date: rebuilt by the morning, although none of
+    # its own lines changed (checked before the evening, which rebuilds every month)
+    _, _, _, year_back = scenario.last_year
+    ly_month = year_back.replace(day=1).replace(year=year_back.year + 1)
+    ly = scenario.query(
+        "select net_sales_ly from before_evening.mart_distribution_depth as dd"
+        f" where month_start = '{ly_month}' and net_sales_ly is not null"
+    )
+    assert ly, f"no {ly_month} row with last year's sales"
+    expected = scenario.query(
+        "select month_start, territory_code, brand, net_sales"
+        " from before_evening.mart_distribution_depth"
+        f" where month_start = '{year_back.replace(day=1)}'"
+    )
+    assert sorted(v for (v,) in ly) == sorted(row[3] for row in expected)
+
+
+def test_an_evening_drop_reenriches_every_fact(scenario):
+    """After the real evening build, every held fact was enriched again with the new master data
+    (so every month of the monthly relations was rebuilt with the new universe)."""
+    stamps = scenario.query(
+        "select distinct _master_data_loaded_at from incremental.fct_secondary_sales"
+    )
+    current = scenario.query("select master_data_loaded_at from staging.int_master_data_loads")
+    assert stamps == current
 
 
 def test_a_morning_rewrites_only_the_facts_it_changes(scenario):
-    """The last morning landed no new fact file: it rewrote exactly the facts the late material
-    fixed, not the other held facts that stay unknown (they are enriched again, and unchanged)."""
+    """The morning after the late material (no new fact file, no new master-data stamp) rewrote
+    exactly the facts it fixed, not the other held facts that stay unknown (they are enriched
+    again, and unchanged)."""
     (still_unknown,) = scenario.query(
         "select count(*) from incremental.fct_secondary_sales where is_unknown_material"
     )[0]

@@ -215,10 +215,21 @@ def test_evening_audits_the_facts_once_they_exist(env, monkeypatch, capsys):
     assert orchestrate.main(["run", "morning"]) == orchestrate.EXIT_OK  # lands raw.fis
     capsys.readouterr()
 
+    # fact extracts landed but no facts were built (the fake dbt builds none): a warning
     assert orchestrate.main(["run", "evening"]) == orchestrate.EXIT_OK
-    lines = dict(line.split()[:2] for line in capsys.readouterr().out.splitlines()[:-1])
-    assert lines["audit"] == "skipped"
+    out = capsys.readouterr().out
+    lines = dict(line.split()[:2] for line in out.splitlines()[:-1])
+    assert lines["audit"] == "warn"
+    assert "although fact extracts have landed" in out
     assert audit not in dbt.calls
+    # before any extract: nothing to audit, and nothing to warn about
+    empty = Settings(target="duckdb", duckdb_path=str(env / "empty.duckdb"))
+    assert pipelines.audit_step(empty).skipped
+    con = duckdb.connect(str(env / "empty.duckdb"))
+    con.execute("create schema marts")
+    con.close()
+    outcome = pipelines.audit_step(empty)
+    assert outcome.skipped and "not built" in outcome.detail
 
     con = duckdb.connect(str(env / "warehouse.duckdb"))
     for fact in ("fct_secondary_sales", "fct_primary_dispatch"):

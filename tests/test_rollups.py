@@ -179,14 +179,15 @@ def test_duckdb_table_equals_the_group_by_and_refresh_is_skipped(dbt_paths):
     con.execute(f"create table marts.fct_secondary_sales ({FACT_COLUMNS})")
     con.execute(f"insert into marts.fct_secondary_sales values {values_sql(LINES)}")
     # the fact's write stamp, and the months of the landed versions the incremental build reads
-    con.execute(
-        "alter table marts.fct_secondary_sales add column _built_at timestamp"
-        " default timestamp '2026-01-02 05:00:00'"
-    )
+    for column in ("_loaded_at", "_built_at"):
+        con.execute(
+            f"alter table marts.fct_secondary_sales add column {column} timestamp"
+            " default timestamp '2026-01-02 05:00:00'"
+        )
     con.execute("create schema staging")
     con.execute(
         "create view staging.int_fis_line_months as select invoice_no, invoice_line,"
-        " cast(date_trunc('month', invoice_date) as date) as month_start"
+        " cast(date_trunc('month', invoice_date) as date) as month_start, _loaded_at"
         " from marts.fct_secondary_sales"
     )
     con.close()
@@ -216,7 +217,8 @@ def test_duckdb_table_equals_the_group_by_and_refresh_is_skipped(dbt_paths):
         con.execute(
             "insert into marts.fct_secondary_sales"
             # any time after the table's build
-            f" select *, timestamp '2100-01-01' from (values {values_sql([LATE_LINE])})"
+            " select *, timestamp '2026-01-02 05:00:00', timestamp '2100-01-01'"
+            f" from (values {values_sql([LATE_LINE])})"
         )
     finally:
         con.close()

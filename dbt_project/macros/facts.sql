@@ -135,14 +135,15 @@
 
 {#- The greatest `column` of `relation` (rows matching `where`) as the database's text of it,
     read when the model runs (none before that, and none for an empty relation). A letter is put
-    before the text in the query so that dbt's result table keeps it text (it would parse a
-    timestamp, and could lose its precision or zone). -#}
+    before the text in the query: the installed dbt keeps text results as text, but a result
+    table that inferred types would turn a timestamp into a datetime and could lose its
+    precision or zone. -#}
 {% macro max_value_as_text(relation, column, where=none) -%}
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set query -%}
-        select concat('v', cast(max({{ column }}) as {{ dbt.type_string() }}))
+        select concat('v', {{ datawiz.to_text('max(' ~ column ~ ')') }})
         from {{ relation }}
         {%- if where %}
         where {{ where }}
@@ -322,7 +323,7 @@ held_facts_to_enrich_again as (
 to_resolve as (
     select
         *,
-        cast(null as {{ dbt.type_string() }}) as _held_enrichment
+        {{ datawiz.to_text('null') }} as _held_enrichment
     from new_facts
     {%- if is_incremental() %}
 
@@ -341,7 +342,7 @@ to_resolve as (
     concat_ws(
         '|'
         {%- for column in columns %},
-        coalesce(cast({{ prefix }}{{ column }} as {{ dbt.type_string() }}), '~')
+        coalesce({{ datawiz.to_text(prefix ~ column) }}, '~')
         {%- endfor %}
     )
 {%- endmacro %}

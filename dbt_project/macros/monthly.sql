@@ -61,6 +61,20 @@
     {%- if built is none -%}
         {{ return(none) }}
     {%- endif -%}
+    {#- int_fis_line_months must hold every version the fact does (a build that selected this
+        model without it would read a stale table): if it does not, rebuild every month -#}
+    {%- set check -%}
+        select count(*)
+        from {{ ref('fct_secondary_sales') }}
+        where _loaded_at > (
+            select coalesce(max(_loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
+            from {{ ref('int_fis_line_months') }}
+        )
+    {%- endset -%}
+    {%- if run_query(check).columns[0].values()[0] > 0 -%}
+        {{ log("int_fis_line_months is behind the fact: every month of " ~ this ~ " is rebuilt", info=true) }}
+        {{ return(none) }}
+    {%- endif -%}
     {%- set query -%}
         with
 

@@ -29,9 +29,9 @@ customers as (
 ),
 
 {% if is_incremental() %}
--- what the fact holds, as two narrow imports each read once (a single `select *` import read
--- twice would be materialised whole by DuckDB): the version of each key, which R3 compares
--- with the landed ones, and the held rows, of which those to enrich again are picked
+-- what the fact holds, as two imports each read once (one `select *` import read twice would be
+-- materialised whole by DuckDB): the version of each key (narrow), which R3 compares with the
+-- landed ones, and the held rows, of which a filter picks those to enrich again
 held_versions as (
     select delivery_no, delivery_line, updated_at, source_file, source_row, _loaded_at
     from {{ this }}
