@@ -12,9 +12,7 @@ import duckdb
 
 # When a row was landed or built differs between two runs by design; compared for presence only.
 LOAD_TIME_COLUMNS = {"_loaded_at", "_master_data_loaded_at", "_built_at"}
-# The DuckDB rollup is a table built incrementally, with its watermark; on StarRocks it is a
-# materialized view without one.
-DUCKDB_ONLY_COLUMNS = {"mv_sales_monthly_brand": {"_built_at"}}
+
 FACT_KEYS = {
     "fct_secondary_sales": ["invoice_no", "invoice_line"],
     "fct_primary_dispatch": ["delivery_no", "delivery_line"],
@@ -79,11 +77,6 @@ def compare_marts(duckdb_path: Path, mysql_connection) -> tuple[list[str], dict[
             duck_cur = duck.execute(f"select * from marts.{mart}")
             duck_cols = [d[0] for d in duck_cur.description]
             duck_rows = duck_cur.fetchall()
-            shared = [
-                i for i, c in enumerate(duck_cols) if c not in DUCKDB_ONLY_COLUMNS.get(mart, ())
-            ]
-            duck_cols = [duck_cols[i] for i in shared]
-            duck_rows = [tuple(row[i] for i in shared) for row in duck_rows]
             cursor.execute(f"select * from marts.`{mart}`")
             sr_cols = [d[0] for d in cursor.description]
             sr_rows = cursor.fetchall()

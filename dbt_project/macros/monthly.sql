@@ -51,8 +51,9 @@
     model rebuilds: those of the fact rows written after the model's own last build (their
     `_built_at` is later than the newest `_built_at` the model holds), and those of every valid
     landed version of the same invoice lines (int_fis_line_months), because a correction that
-    moves a line to another month changes the month it left too. None means every month: the model holds no rows yet. Read
-    when the model runs; only in an incremental run. -#}
+    moves a line to another month changes the month it left too. None means every month: the
+    model holds no rows yet, or int_fis_line_months is behind the fact (a build that selected the
+    model without it). Read when the model runs; only in an incremental run. -#}
 {% macro sales_months_to_rebuild() -%}
     {%- if not execute -%}
         {{ return([]) }}
@@ -61,17 +62,14 @@
     {%- if built is none -%}
         {{ return(none) }}
     {%- endif -%}
-    {#- int_fis_line_months must hold every version the fact does (a build that selected this
-        model without it would read a stale table): if it does not, rebuild every month -#}
     {%- set check -%}
-        select count(*)
-        from {{ ref('fct_secondary_sales') }}
-        where _loaded_at > (
-            select coalesce(max(_loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
-            from {{ ref('int_fis_line_months') }}
+        select coalesce(
+            (select max(_loaded_at) from {{ ref('fct_secondary_sales') }})
+                > (select max(_loaded_at) from {{ ref('int_fis_line_months') }}),
+            true
         )
     {%- endset -%}
-    {%- if run_query(check).columns[0].values()[0] > 0 -%}
+    {%- if run_query(check).columns[0].values()[0] -%}
         {{ log("int_fis_line_months is behind the fact: every month of " ~ this ~ " is rebuilt", info=true) }}
         {{ return(none) }}
     {%- endif -%}

@@ -25,21 +25,6 @@
 {%- endmacro %}
 
 
-{#- DuckDB: the rollup's `_built_at` column (the watermark of its incremental build by month).
-    StarRocks: none; the materialized view is refreshed, not built incrementally. -#}
-{% macro rollup_built_at() -%}
-    {{ return(adapter.dispatch('rollup_built_at', 'datawiz')()) }}
-{%- endmacro %}
-
-{% macro default__rollup_built_at() -%}
-    ,
-        -- when the run that built this row started (the incremental watermark)
-        {{ datawiz.run_started_at_timestamp() }} as _built_at
-{%- endmacro %}
-
-{% macro starrocks__rollup_built_at() -%}
-{%- endmacro %}
-
 {% macro starrocks__rollup_config(distributed_by, buckets) -%}
     {{ return({
         'materialized': 'materialized_view',

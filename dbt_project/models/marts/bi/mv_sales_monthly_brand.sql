@@ -68,7 +68,9 @@ final as (
         sum(qty) as qty,
         cast(sum(invoice_lines) as bigint) as invoice_lines,
         count(case when retailer_code is not null and net_sales > 0 then 1 end)
-            as billed_retailers{{ datawiz.rollup_built_at() }}
+            as billed_retailers,
+        -- when the dbt run that built this row (DuckDB) or the view (StarRocks) started
+        {{ datawiz.run_started_at_timestamp() }} as _built_at
     from retailer_sales
     group by month_start, zone_code, region_code, territory_code, brand
 )
