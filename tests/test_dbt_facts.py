@@ -11,9 +11,10 @@ One scenario, built once for the module on a small generated sample (scale 0.01)
    it leaves last is left empty), one to thirteen months back (last year for a month that no
    line of the run touches);
 3. an evening load adds a material that facts already held as unknown to the current material
-   drop (only dim_material is rebuilt, no new master-data stamp), and a morning run without new
-   fact files must fix those facts (unknown members are resolved again on every incremental
-   run) and rewrite no other fact row;
+   drop. First only dim_material is rebuilt, without a new master-data stamp: a morning run
+   without new fact files rewrites nothing (the stamp is the only trigger to enrich held facts
+   again). Then the stamp follows (int_master_data_loads, as the evening build does after the
+   dimensions): the next morning enriches every held fact again, which fixes those facts;
 4. a real evening: a customer drop deactivates a retailer, `tag:evening` is built (new stamp),
    and a morning run without new fact files enriches every fact again;
 5. the incremental results are copied aside and the models rebuilt with --full-refresh.
@@ -83,7 +84,12 @@ class Scenario:
     duckdb_path: Path
     fixed_material: str
     fixed_rows: int
+    # the morning after dim_material alone: rows it wrote, facts of the material still unknown
+    rewritten_without_stamp: int
+    unknown_without_stamp: int
+    # the morning after the new stamp: rows it wrote, rows the fact holds
     rewritten_rows: int
+    fact_rows: int
     moved: tuple[str, int, date, date]
     last_year: tuple[str, int, date, date]
     morning_rows: list[int] = field(default_factory=list)
@@ -204,16 +210,47 @@ def scenario(tmp_path_factory, monkeypatch_module) -> Scenario:
     path = landing / "material_master" / current_drop / "part-900.parquet"
     pq.write_table(pa.Table.from_pylist([row], schema=master), path)
     land("evening")
+
+    def written_since(built: datetime) -> int:
+        con = duckdb.connect(str(duckdb_path))
+        try:
+            return con.execute(
+                "select count(*) from marts.fct_secondary_sales where _built_at > ?", [built]
+            ).fetchone()[0]
+        finally:
+            con.close()
+
+    def last_build() -> datetime:
+        con = duckdb.connect(str(duckdb_path))
+        try:
+            return con.execute("select max(_built_at) from marts.fct_secondary_sales").fetchone()[0]
+        finally:
+            con.close()
+
+    # the dimension alone: the stamp has not moved, so the morning enriches no held fact again
     dbt("run", "--select", "dim_material")
     land("morning")
+    built = last_build()
     dbt("run", "--select", *INCREMENTAL_MODELS)
+    rewritten_without_stamp = written_since(built)
+    con = duckdb.connect(str(duckdb_path))
+    try:
+        (unknown_without_stamp,) = con.execute(
+            "select count(*) from marts.fct_secondary_sales"
+            " where is_unknown_material and material_code = ?",
+            [fixed_material],
+        ).fetchone()
+    finally:
+        con.close()
+    # then the stamp, as the evening build refreshes it after the dimensions
+    dbt("run", "--select", "int_master_data_loads")
+    built = last_build()
+    dbt("run", "--select", *INCREMENTAL_MODELS)
+    rewritten = written_since(built)
 
     con = duckdb.connect(str(duckdb_path))
     try:
-        (rewritten,) = con.execute(
-            "select count(*) from marts.fct_secondary_sales "
-            "where _built_at = (select max(_built_at) from marts.fct_secondary_sales)"
-        ).fetchone()
+        (fact_rows,) = con.execute("select count(*) from marts.fct_secondary_sales").fetchone()
         # an active retailer of a territory with sales in every month of the sample
         customer = con.execute(
             "select c.* exclude (_source_file, _source_row, _loaded_at)"
@@ -260,7 +297,16 @@ def scenario(tmp_path_factory, monkeypatch_module) -> Scenario:
         con.close()
     dbt("run", "--select", *INCREMENTAL_MODELS, "--full-refresh")
     return Scenario(
-        duckdb_path, fixed_material, fixed_rows, rewritten, moved, last_year, morning_rows
+        duckdb_path,
+        fixed_material,
+        fixed_rows,
+        rewritten_without_stamp,
+        unknown_without_stamp,
+        rewritten,
+        fact_rows,
+        moved,
+        last_year,
+        morning_rows,
     )
 
 
@@ -477,12 +523,10 @@ def test_an_evening_drop_reenriches_every_fact(scenario):
     assert stamps == current
 
 
-def test_a_morning_rewrites_only_the_facts_it_changes(scenario):
-    """The morning after the late material (no new fact file, no new master-data stamp) rewrote
-    exactly the facts it fixed, not the other held facts that stay unknown (they are enriched
-    again, and unchanged)."""
-    (still_unknown,) = scenario.query(
-        "select count(*) from incremental.fct_secondary_sales where is_unknown_material"
-    )[0]
-    assert still_unknown > 0
-    assert scenario.rewritten_rows == scenario.fixed_rows
+def test_only_a_new_master_data_stamp_enriches_held_facts_again(scenario):
+    """The morning after dim_material alone (no new fact file, no new stamp) wrote no fact row
+    and left the facts of the late material unknown; the morning after the new stamp rewrote
+    every fact (each carries the stamp), which fixed them."""
+    assert scenario.rewritten_without_stamp == 0
+    assert scenario.unknown_without_stamp == scenario.fixed_rows > 0
+    assert scenario.rewritten_rows == scenario.fact_rows

@@ -1,7 +1,8 @@
 """The facts' relationships tests against the dimensions: any orphan code warns; the run fails
 only when the orphan codes exceed both a count and a share of the codes the fact holds
-(macros/relationships.sql adds that share to dbt's built-in test). Run with the real dbt on
-hand-made tables: the retailer test of fct_secondary_sales (error above 500 codes and 2.5%)."""
+(macros/relationships.sql adds that share to dbt's built-in test). Each looks at the rows the
+fact's last build wrote (`where: __latest_build__`, macros/test_scope.sql). Run with the real dbt
+on hand-made tables: the retailer test of fct_secondary_sales (error above 500 codes and 2.5%)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,13 @@ def settings(tmp_path, monkeypatch) -> Settings:
     return Settings.from_env(source=str(tmp_path), duckdb_path=str(tmp_path / "w.duckdb"))
 
 
-def grade(settings: Settings, known: int, unknown: int) -> str:
-    """The test's status on a fact of `known` + `unknown` distinct retailers."""
+LATEST = "timestamp '2026-11-27 06:00:00'"
+EARLIER = "timestamp '2026-11-26 06:00:00'"
+
+
+def grade(settings: Settings, known: int, unknown: int, unknown_built_at: str = LATEST) -> str:
+    """The test's status on a fact of `known` + `unknown` distinct retailers, the unknown ones
+    written by the build at `unknown_built_at`, the others by the latest."""
     with warehouse.connect(settings) as con:
         con.execute("create schema if not exists marts")
         con.execute(
@@ -32,9 +38,9 @@ def grade(settings: Settings, known: int, unknown: int) -> str:
         )
         con.execute(
             "create or replace table marts.fct_secondary_sales as"
-            f" select 'R' || i as retailer_code from range({known}) t(i)"
-            f" union all select 'X' || i from range({unknown}) t(i)"
-            " union all select null"
+            f" select 'R' || i as retailer_code, {LATEST} as _built_at from range({known}) t(i)"
+            f" union all select 'X' || i, {unknown_built_at} from range({unknown}) t(i)"
+            f" union all select null, {LATEST}"
         )
     result = run_dbt(["test", "--select", TEST], settings, timeout=300)
     (node,) = result.nodes
@@ -53,3 +59,10 @@ def grade(settings: Settings, known: int, unknown: int) -> str:
 )
 def test_orphans_fail_the_build_only_above_a_count_and_a_share(settings, known, unknown, status):
     assert grade(settings, known, unknown) == status
+
+
+def test_orphans_written_by_an_earlier_build_are_not_graded_again(settings):
+    """600 unknown retailers of 20,000 fail when the last build wrote them, and are left alone
+    when an earlier build did (that build's test graded them); after a full refresh every row
+    has the same `_built_at`, so the whole fact is graded."""
+    assert grade(settings, 20_000, 600, unknown_built_at=EARLIER) == "pass"

@@ -288,22 +288,23 @@ winners as (
 {#- Incremental facts: the `to_resolve` CTE, what this run enriches (R4, R5, R7): the winners of
     this run (`new_facts`, already shaped as `columns`) and, in an incremental run, the held
     facts to enrich again. A held fact is enriched again (never its version choice, which
-    depends only on the landed rows) when no winner replaces it and either one of
-    `unknown_conditions` holds (an unknown member, which a later master drop may fix) or it was
-    enriched under older master data than the current drops, so that after an evening drop the
-    facts equal a full refresh. `columns` are the fact's landed columns (amounts already
-    signed), in `new_facts` order. Each row carries `_held_enrichment`: null for a winner, for a
-    held fact the `enrichment_signature` of its `enrichment` columns as held, so the model
-    writes it again only when its enrichment changed (`enrichment_changed`). See the
-    `sales_fact_incremental_design` doc block. -#}
-{% macro facts_to_enrich(key, columns, unknown_conditions, enrichment) -%}
+    depends only on the landed rows) when no winner replaces it and it was enriched under older
+    master data than the dimensions now hold (its `_master_data_loaded_at` is older than
+    `int_master_data_loads`), so that after an evening drop the facts equal a full refresh.
+    That stamp is the only trigger: the dimensions change only in the evening build, which
+    moves the stamp, so a held fact with an unknown member is fixed by the morning after the
+    drop that adds the member, and a morning between two evening builds reads no held fact (a
+    filter on one column against a constant, which DuckDB's zone maps answer without reading
+    the rows). Every held fact enriched again is written: its stamp at least has changed.
+    `columns` are the fact's landed columns (amounts already signed), in `new_facts` order. See
+    the `sales_fact_incremental_design` doc block. -#}
+{% macro facts_to_enrich(key, columns) -%}
 {% if is_incremental() -%}
 held_facts_to_enrich_again as (
     select
         {%- for column in columns %}
-        held_facts.{{ column }},
+        held_facts.{{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
-        {{ datawiz.enrichment_signature(enrichment, 'held_facts.') }} as _held_enrichment
     from held_facts
     left join winners
         on {% for column in key -%}
@@ -313,18 +314,12 @@ held_facts_to_enrich_again as (
         and (
             held_facts._master_data_loaded_at is null
             or held_facts._master_data_loaded_at < {{ datawiz.master_data_loaded_at_literal() }}
-            {%- for condition in unknown_conditions %}
-            or held_facts.{{ condition }}
-            {%- endfor %}
         )
 ),
 
 {% endif -%}
 to_resolve as (
-    select
-        *,
-        {{ datawiz.to_text('null') }} as _held_enrichment
-    from new_facts
+    select * from new_facts
     {%- if is_incremental() %}
 
     union all
@@ -332,30 +327,6 @@ to_resolve as (
     select * from held_facts_to_enrich_again
     {%- endif %}
 )
-{%- endmacro %}
-
-
-{#- The enrichment of a fact row as one text (each column as text, `~` for null, `|` between),
-    to compare a held row's enrichment with the one this run computed. `prefix` qualifies the
-    columns (e.g. `held_facts.`). -#}
-{% macro enrichment_signature(columns, prefix='') -%}
-    concat_ws(
-        '|'
-        {%- for column in columns %},
-        coalesce({{ datawiz.to_text(prefix ~ column) }}, '~')
-        {%- endfor %}
-    )
-{%- endmacro %}
-
-
-{#- The rows of an enriched fact that this run writes: every winner (`_held_enrichment` null)
-    and a held fact enriched again only when its `enrichment` columns (the master data stamp
-    among them) differ from those it holds. A morning without a new master drop then rewrites
-    just the new versions and the few held facts a member fixed, not the ~1% of the fact that
-    stays unknown; that keeps the write small, and `_built_at` marks only real changes. -#}
-{% macro enrichment_changed(enrichment) -%}
-    _held_enrichment is null
-    or _held_enrichment <> {{ datawiz.enrichment_signature(enrichment) }}
 {%- endmacro %}
 
 

@@ -4,11 +4,6 @@
 {{ config(**datawiz.upsert_config(key=['delivery_no', 'delivery_line'], partition_date='dispatch_date')) }}
 
 {%- set unknown = var('unknown_member') %}
-{#- what enriching a fact sets (R4, R5, R7), and the master data it was set from -#}
-{%- set enrichment = [
-    'material_code', 'brand', 'is_unknown_material', 'is_unknown_customer',
-    '_master_data_loaded_at',
-] %}
 
 with
 
@@ -62,8 +57,7 @@ new_facts as (
     from winners
 ),
 
--- held facts with an unknown material or distributor are enriched again too, so that a member
--- added later fixes them
+-- held facts enriched under older master data than the dimensions hold are enriched again
 {{ datawiz.facts_to_enrich(
     key=['delivery_no', 'delivery_line'],
     columns=[
@@ -71,8 +65,6 @@ new_facts as (
         'source_material_code', 'qty', 'net_value', 'updated_at', 'source_file', 'source_row',
         '_loaded_at',
     ],
-    unknown_conditions=['is_unknown_material', 'is_unknown_customer'],
-    enrichment=enrichment,
 ) }},
 
 {{ datawiz.mapped_material_codes('dispatch_date') }},
@@ -111,8 +103,7 @@ enriched as (
 
         -- incremental watermark, and the master data this row was enriched with
         mapped._loaded_at,
-        {{ datawiz.master_data_loaded_at() }} as _master_data_loaded_at,
-        mapped._held_enrichment
+        {{ datawiz.master_data_loaded_at() }} as _master_data_loaded_at
     from mapped
     left join materials
         on mapped.material_code = materials.material_code
@@ -120,7 +111,7 @@ enriched as (
         on mapped.distributor_code = customers.customer_code
 ),
 
--- the rows this run writes: the winners, and held facts whose enrichment changed
+-- the rows this run writes: the winners, and the held facts enriched again
 final as (
     select
         delivery_no,
@@ -143,7 +134,6 @@ final as (
         -- when the run that wrote this row started
         {{ datawiz.run_started_at_timestamp() }} as _built_at
     from enriched
-    where {{ datawiz.enrichment_changed(enrichment) }}
 )
 
 select * from final

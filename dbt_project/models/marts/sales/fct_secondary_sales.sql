@@ -4,11 +4,6 @@
 {{ config(**datawiz.upsert_config(key=['invoice_no', 'invoice_line'], partition_date='invoice_date')) }}
 
 {%- set unknown = var('unknown_member') %}
-{#- what enriching a fact sets (R4, R5, R7), and the master data it was set from -#}
-{%- set enrichment = [
-    'material_code', 'territory_code', 'region_code', 'zone_code', 'brand',
-    'is_unknown_material', 'is_unknown_customer', '_master_data_loaded_at',
-] %}
 
 with
 
@@ -71,8 +66,7 @@ new_facts as (
     from winners
 ),
 
--- held facts with an unknown material, customer or territory are enriched again too, so that
--- a member added later fixes them
+-- held facts enriched under older master data than the dimensions hold are enriched again
 {{ datawiz.facts_to_enrich(
     key=['invoice_no', 'invoice_line'],
     columns=[
@@ -81,10 +75,6 @@ new_facts as (
         'discount_amount', 'tax_amount', 'net_amount', 'updated_at', 'source_file',
         'source_row', '_loaded_at',
     ],
-    unknown_conditions=[
-        'is_unknown_material', 'is_unknown_customer', "territory_code = '" ~ unknown ~ "'",
-    ],
-    enrichment=enrichment,
 ) }},
 
 {{ datawiz.mapped_material_codes('invoice_date') }},
@@ -142,8 +132,7 @@ enriched as (
 
         -- incremental watermark, and the master data this row was enriched with
         mapped._loaded_at,
-        {{ datawiz.master_data_loaded_at() }} as _master_data_loaded_at,
-        mapped._held_enrichment
+        {{ datawiz.master_data_loaded_at() }} as _master_data_loaded_at
     from mapped
     left join materials
         on mapped.material_code = materials.material_code
@@ -156,7 +145,7 @@ enriched as (
         ) }}
 ),
 
--- the rows this run writes: the winners, and held facts whose enrichment changed
+-- the rows this run writes: the winners, and the held facts enriched again
 final as (
     select
         invoice_no,
@@ -187,7 +176,6 @@ final as (
         -- when the run that wrote this row started
         {{ datawiz.run_started_at_timestamp() }} as _built_at
     from enriched
-    where {{ datawiz.enrichment_changed(enrichment) }}
 )
 
 select * from final
