@@ -55,6 +55,30 @@
 {%- endmacro %}
 
 
+{#- clustered_by: the order in which a fact's rows are written, after its final select.
+
+    DuckDB (default): `order by` the business date. DuckDB keeps the insertion order and skips
+    row groups by their min/max (zone maps). Without an order the version ranking leaves the
+    rows in hash order of the key, every row group spanning the whole history, so the monthly
+    relations that read a few months of the fact (mart_distribution_depth, the rollup) read all
+    of it. Measured on the 10M-line bench sample: three months read in 0.44 s unordered, 0.09 s
+    ordered; the ordered full build of the fact was no slower (17.2 s against 18.6 s). A
+    morning's rows are appended in date order too.
+
+    StarRocks: nothing. The table is partitioned by month of the date already, and an INSERT
+    does not keep the order of its select. -#}
+{% macro clustered_by(column) -%}
+    {{ return(adapter.dispatch('clustered_by', 'datawiz')(column)) }}
+{%- endmacro %}
+
+{% macro default__clustered_by(column) -%}
+    order by {{ column }}
+{%- endmacro %}
+
+{% macro starrocks__clustered_by(column) -%}
+{%- endmacro %}
+
+
 {#- StarRocks only (see upsert_config): keep one row per fact key, its latest version. A key
     has two rows only when a newer version moved it to another business date; the older row is
     deleted. Runs over the whole table after each build (a window over the fact keys, cheap next

@@ -138,16 +138,31 @@
 {%- endmacro %}
 
 
-{#- A filter on a date column for the dates in `months` (none: every date). The range on the
-    bare column lets the database skip row groups (zone maps) before it computes a month. -#}
+{#- A filter on a date column for the dates in `months` (none: every date): one range per run of
+    consecutive months, on the bare column, so that the database skips the row groups of the
+    other months (zone maps; DuckDB pushes an `or` of ranges on one column into its scan) before
+    it computes anything. A single range from the first to the last month would read all the
+    months between, e.g. the twelve between a month and the same month a year later. -#}
 {% macro dates_in_months(date_column, months) -%}
     {%- if months is none or months | length == 0 -%}
     {{ datawiz.in_months(datawiz.month_start(date_column), months) }}
     {%- else -%}
-    {%- set last = datawiz.shift_months([months | max], 1)[0] -%}
-    {{ date_column }} >= cast('{{ months | min }}' as date)
-        and {{ date_column }} < cast('{{ last }}' as date)
-        and {{ datawiz.in_months(datawiz.month_start(date_column), months) }}
+    {%- set ranges = [] -%}
+    {%- for month in months | unique | sort -%}
+        {%- set following = datawiz.shift_months([month], 1)[0] -%}
+        {%- if ranges and ranges[-1][1] == month -%}
+            {%- set first = ranges.pop()[0] -%}
+            {%- do ranges.append([first, following]) -%}
+        {%- else -%}
+            {%- do ranges.append([month, following]) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    (
+        {%- for first, last in ranges %}
+        ({{ date_column }} >= cast('{{ first }}' as date) and {{ date_column }} < cast('{{ last }}' as date))
+        {{- ' or' if not loop.last }}
+        {%- endfor %}
+    )
     {%- endif -%}
 {%- endmacro %}
 

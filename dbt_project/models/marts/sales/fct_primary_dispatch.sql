@@ -137,3 +137,4 @@ final as (
 )
 
 select * from final
+{{ datawiz.clustered_by('dispatch_date') }}

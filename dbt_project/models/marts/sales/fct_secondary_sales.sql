@@ -179,3 +179,4 @@ final as (
 )
 
 select * from final
+{{ datawiz.clustered_by('invoice_date') }}
