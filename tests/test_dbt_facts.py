@@ -240,6 +240,12 @@ def scenario(tmp_path_factory, monkeypatch_module) -> Scenario:
             " where is_unknown_material and material_code = ?",
             [fixed_material],
         ).fetchone()
+        # the monthly relations as the mornings left them (this morning wrote no fact row):
+        # the stamp below rewrites every fact, so the next morning rebuilds every month, which
+        # would hide a month the mornings failed to rebuild
+        con.execute("create schema before_evening")
+        for model in MONTHLY_MODELS:
+            con.execute(f"create table before_evening.{model} as select * from marts.{model}")
     finally:
         con.close()
     # then the stamp, as the evening build refreshes it after the dimensions
@@ -267,11 +273,6 @@ def scenario(tmp_path_factory, monkeypatch_module) -> Scenario:
         customer_drop = con.execute(
             "select max(split_part(_source_file, '/', 2)) from raw.customer_master"
         ).fetchone()[0]
-        # the monthly relations as the mornings left them: the evening below rebuilds every
-        # month, which would hide a month the mornings failed to rebuild
-        con.execute("create schema before_evening")
-        for model in MONTHLY_MODELS:
-            con.execute(f"create table before_evening.{model} as select * from marts.{model}")
     finally:
         con.close()
 

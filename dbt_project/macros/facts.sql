@@ -324,6 +324,7 @@ winners as (
     the `sales_fact_incremental_design` doc block. -#}
 {% macro facts_to_enrich(key, columns) -%}
 {% if is_incremental() -%}
+{%- set stamp = datawiz.master_data_loaded_at_literal() %}
 held_facts_to_enrich_again as (
     select
         {%- for column in columns %}
@@ -336,8 +337,9 @@ held_facts_to_enrich_again as (
         {%- endfor %}
     where winners.{{ key[0] }} is null
         and (
-            held_facts._master_data_loaded_at is null
-            or held_facts._master_data_loaded_at < {{ datawiz.master_data_loaded_at_literal() }}
+            held_facts._master_data_loaded_at < {{ stamp }}
+            -- enriched before any master data was built: once there is some
+            or (held_facts._master_data_loaded_at is null and {{ stamp }} is not null)
         )
 ),
 
