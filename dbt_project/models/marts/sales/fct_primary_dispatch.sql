@@ -69,7 +69,8 @@ new_facts as (
 
 {{ datawiz.mapped_material_codes('dispatch_date') }},
 
-enriched as (
+-- the rows this run writes: the winners, and the held facts enriched again
+final as (
     select
         -- key and date
         mapped.delivery_no,
@@ -103,37 +104,15 @@ enriched as (
 
         -- incremental watermark, and the master data this row was enriched with
         mapped._loaded_at,
-        {{ datawiz.master_data_loaded_at() }} as _master_data_loaded_at
+        {{ datawiz.master_data_loaded_at() }} as _master_data_loaded_at,
+
+        -- when the run that wrote this row started
+        {{ datawiz.run_started_at_timestamp() }} as _built_at
     from mapped
     left join materials
         on mapped.material_code = materials.material_code
     left join customers
         on mapped.distributor_code = customers.customer_code
-),
-
--- the rows this run writes: the winners, and the held facts enriched again
-final as (
-    select
-        delivery_no,
-        delivery_line,
-        dispatch_date,
-        plant_code,
-        distributor_code,
-        material_code,
-        source_material_code,
-        brand,
-        qty,
-        net_value,
-        updated_at,
-        source_file,
-        source_row,
-        is_unknown_material,
-        is_unknown_customer,
-        _loaded_at,
-        _master_data_loaded_at,
-        -- when the run that wrote this row started
-        {{ datawiz.run_started_at_timestamp() }} as _built_at
-    from enriched
 )
 
 select * from final

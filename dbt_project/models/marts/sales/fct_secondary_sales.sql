@@ -79,7 +79,8 @@ new_facts as (
 
 {{ datawiz.mapped_material_codes('invoice_date') }},
 
-enriched as (
+-- the rows this run writes: the winners, and the held facts enriched again
+final as (
     select
         -- key and date
         mapped.invoice_no,
@@ -132,7 +133,10 @@ enriched as (
 
         -- incremental watermark, and the master data this row was enriched with
         mapped._loaded_at,
-        {{ datawiz.master_data_loaded_at() }} as _master_data_loaded_at
+        {{ datawiz.master_data_loaded_at() }} as _master_data_loaded_at,
+
+        -- when the run that wrote this row started
+        {{ datawiz.run_started_at_timestamp() }} as _built_at
     from mapped
     left join materials
         on mapped.material_code = materials.material_code
@@ -143,39 +147,6 @@ enriched as (
         and {{ datawiz.date_in_range(
             'mapped.invoice_date', 'tsr_hierarchy.valid_from', 'tsr_hierarchy.valid_to'
         ) }}
-),
-
--- the rows this run writes: the winners, and the held facts enriched again
-final as (
-    select
-        invoice_no,
-        invoice_line,
-        invoice_date,
-        doc_type,
-        distributor_code,
-        retailer_code,
-        material_code,
-        source_material_code,
-        tsr_code,
-        territory_code,
-        region_code,
-        zone_code,
-        brand,
-        qty,
-        gross_amount,
-        discount_amount,
-        tax_amount,
-        net_amount,
-        updated_at,
-        source_file,
-        source_row,
-        is_unknown_material,
-        is_unknown_customer,
-        _loaded_at,
-        _master_data_loaded_at,
-        -- when the run that wrote this row started
-        {{ datawiz.run_started_at_timestamp() }} as _built_at
-    from enriched
 )
 
 select * from final
