@@ -11,12 +11,16 @@ One scenario, built once for the module on a small generated sample (scale 0.01)
    it leaves last is left empty), one to thirteen months back (last year for a month that no
    line of the run touches);
 3. an evening load adds a material that facts already held as unknown to the current material
-   drop. First only dim_material is rebuilt, without a new master-data stamp: a morning run
-   without new fact files rewrites nothing (the stamp is the only trigger to enrich held facts
-   again). Then the stamp follows (int_master_data_loads, as the evening build does after the
-   dimensions): the next morning enriches every held fact again, which fixes those facts;
-4. a real evening: a customer drop deactivates a retailer, `tag:evening` is built (new stamp),
-   and a morning run without new fact files enriches every fact again;
+   drop. First only dim_material is rebuilt, without recording the change: a morning run
+   without new fact files rewrites nothing (only changes recorded by int_master_data_changes
+   reach held facts). Then the changes are recorded (int_master_data_loads and
+   int_master_data_changes, as the evening build does after the dimensions): the next morning
+   enriches again exactly the facts of that material, which fixes them;
+4. two real evenings (`tag:evening` built, then a morning run without new fact files): a
+   customer drop deactivates a retailer, after which the morning rewrites no fact but rebuilds
+   every month of the distribution mart (a smaller universe in every month of its territory);
+   then a hierarchy drop moves a TSR to another territory from a day of the scenario on, after
+   which the morning enriches again that TSR's facts and no other;
 5. the incremental results are copied aside and the models rebuilt with --full-refresh.
 
 The tests then compare the two builds row for row and reconcile the facts with the landed rows.
@@ -49,8 +53,10 @@ MONTHLY_MODELS = ("mart_distribution_depth", "mv_sales_monthly_brand")
 INCREMENTAL_MODELS = (*FACT_MODELS, "int_fis_line_months", *MONTHLY_MODELS)
 # where each model lives (the rest: marts)
 SCHEMAS = {"int_fis_line_months": "staging"}
-# when the run that wrote a row started: differs between the two builds by design
-BUILD_COLUMNS = ("_built_at",)
+# lineage of the build, not data: when the run that wrote a row started, and the master data
+# that last enriched it (a row of members no evening changed keeps an older one; a full refresh
+# stamps every row with the current one)
+BUILD_COLUMNS = ("_built_at", "_master_data_loaded_at")
 BASE_DAYS = 40
 EXTRA_DAYS = 4
 END = date(2026, 11, 26)  # last day of the initial build
@@ -87,9 +93,17 @@ class Scenario:
     # the morning after dim_material alone: rows it wrote, facts of the material still unknown
     rewritten_without_stamp: int
     unknown_without_stamp: int
-    # the morning after the new stamp: rows it wrote, rows the fact holds
+    # the morning after the changes were recorded: rows it wrote, rows the fact holds
     rewritten_rows: int
     fact_rows: int
+    # the TSR the real evening moved (code, from, new territory, its facts), and the rows the
+    # morning after that evening wrote
+    moved_tsr: tuple[str, date, str, int]
+    rewritten_after_evening: int
+    # the evening before, which deactivated a retailer: rows the morning after wrote, and rows of
+    # the distribution mart left with another universe than the master's
+    rewritten_after_deactivation: int
+    stale_universe: int
     moved: tuple[str, int, date, date]
     last_year: tuple[str, int, date, date]
     morning_rows: list[int] = field(default_factory=list)
@@ -248,8 +262,8 @@ def scenario(tmp_path_factory, monkeypatch_module) -> Scenario:
             con.execute(f"create table before_evening.{model} as select * from marts.{model}")
     finally:
         con.close()
-    # then the stamp, as the evening build refreshes it after the dimensions
-    dbt("run", "--select", "int_master_data_loads")
+    # then the changes, as the evening build records them after the dimensions
+    dbt("run", "--select", "int_master_data_loads", "int_master_data_changes")
     built = last_build()
     dbt("run", "--select", *INCREMENTAL_MODELS)
     rewritten = written_since(built)
@@ -273,11 +287,41 @@ def scenario(tmp_path_factory, monkeypatch_module) -> Scenario:
         customer_drop = con.execute(
             "select max(split_part(_source_file, '/', 2)) from raw.customer_master"
         ).fetchone()[0]
+        # the TSR with the most facts, and its current version in the current hierarchy drop
+        (moved_tsr,) = con.execute(
+            "select tsr_code from marts.fct_secondary_sales where territory_code <> 'UNKNOWN'"
+            " group by tsr_code order by count(*) desc, tsr_code limit 1"
+        ).fetchone()
+        version = con.execute(
+            "select h.* exclude (_source_file, _source_row, _loaded_at)"
+            " from raw.tsr_hierarchy as h"
+            " where upper(trim(h.tsr_code)) = ?"
+            " and h._source_file = (select max(_source_file) from raw.tsr_hierarchy)"
+            " order by h.effective_from desc limit 1",
+            [moved_tsr],
+        )
+        names = [d[0] for d in version.description]
+        tsr_version = dict(zip(names, version.fetchone(), strict=True))
+        other = con.execute(
+            "select territory_code, territory_name, region_code, zone_code from raw.tsr_hierarchy"
+            " where territory_code <> ? order by territory_code limit 1",
+            [tsr_version["territory_code"]],
+        )
+        names = [d[0] for d in other.description]
+        tsr_version |= dict(zip(names, other.fetchone(), strict=True))
+        tsr_drop = con.execute(
+            "select max(split_part(_source_file, '/', 2)) from raw.tsr_hierarchy"
+        ).fetchone()[0]
+        (tsr_rows,) = con.execute(
+            "select count(*) from marts.fct_secondary_sales where tsr_code = ?", [moved_tsr]
+        ).fetchone()
     finally:
         con.close()
 
     # 4. a real evening: the customer drop deactivates that retailer (a smaller universe in
-    #    every month of its territory), the evening build runs, then a morning without new facts
+    #    every month of its territory); the evening build runs, then a morning without new facts.
+    #    Then another: the hierarchy drop moves the TSR to another territory from a day of the
+    #    scenario on
     retailer |= {"is_active": False, "updated_at": datetime(2026, 12, 2, 20, 0)}
     path = landing / "customer_master" / customer_drop / "part-900.parquet"
     schema = datasets["customer_master"].schema
@@ -285,7 +329,33 @@ def scenario(tmp_path_factory, monkeypatch_module) -> Scenario:
     land("evening")
     dbt("run", "--select", "tag:evening")
     land("morning")
+    built = last_build()
     dbt("run", "--select", *INCREMENTAL_MODELS)
+    rewritten_after_deactivation = written_since(built)
+    con = duckdb.connect(str(duckdb_path))
+    try:
+        # rows of the distribution mart whose universe is not the current master's
+        (stale_universe,) = con.execute(
+            "with universe as (select territory_code, count(*) as outlets from marts.dim_customer"
+            " where customer_type = 'RETAILER' and is_active group by territory_code)"
+            " select count(*) from marts.mart_distribution_depth as dd"
+            " left join universe using (territory_code)"
+            " where dd.territory_code <> 'UNKNOWN'"
+            " and dd.universe_outlets <> coalesce(universe.outlets, 0)"
+        ).fetchone()
+    finally:
+        con.close()
+    tsr_moved_on = END - timedelta(days=10)
+    tsr_version |= {"effective_from": tsr_moved_on, "updated_at": datetime(2026, 12, 2, 20, 0)}
+    path = landing / "tsr_hierarchy" / tsr_drop / "part-900.parquet"
+    schema = datasets["tsr_hierarchy"].schema
+    pq.write_table(pa.Table.from_pylist([tsr_version], schema=schema), path)
+    land("evening")
+    dbt("run", "--select", "tag:evening")
+    land("morning")
+    built = last_build()
+    dbt("run", "--select", *INCREMENTAL_MODELS)
+    rewritten_after_evening = written_since(built)
 
     # 5. incremental results aside, then a full refresh of the same models
     con = duckdb.connect(str(duckdb_path))
@@ -305,6 +375,10 @@ def scenario(tmp_path_factory, monkeypatch_module) -> Scenario:
         unknown_without_stamp,
         rewritten,
         fact_rows,
+        (moved_tsr, tsr_moved_on, tsr_version["territory_code"].strip().upper(), tsr_rows),
+        rewritten_after_evening,
+        rewritten_after_deactivation,
+        stale_universe,
         moved,
         last_year,
         morning_rows,
@@ -514,23 +588,38 @@ def test_the_scenario_moves_lines_across_months_and_years(scenario):
     assert sorted(v for (v,) in ly) == sorted(row[3] for row in expected)
 
 
-def test_an_evening_drop_reenriches_every_fact(scenario):
-    """After the real evening build, every held fact was enriched again with the new master data
-    (so every month of the monthly relations was rebuilt with the new universe)."""
-    stamps = scenario.query(
-        "select distinct _master_data_loaded_at from incremental.fct_secondary_sales"
+def test_an_evening_build_enriches_again_only_the_facts_of_changed_members(scenario):
+    """After the real evening build (a retailer deactivated, a TSR moved to another territory),
+    the morning rewrote the moved TSR's facts and no other: deactivating a retailer changes no
+    fact (it stays a known customer), only the universe of its territory. The moved facts took
+    the new territory from the day of the move; the comparison with a full refresh above checks
+    every other column and row."""
+    tsr, moved_on, territory, tsr_rows = scenario.moved_tsr
+    assert tsr_rows > 0
+    assert scenario.rewritten_after_evening == tsr_rows < scenario.fact_rows
+    rows = scenario.query(
+        f"select invoice_date >= '{moved_on}', territory_code = '{territory}', count(*)"
+        f" from incremental.fct_secondary_sales where tsr_code = '{tsr}'"
+        " group by all order by all"
     )
-    current = scenario.query("select master_data_loaded_at from staging.int_master_data_loads")
-    assert stamps == current
+    assert [r[:2] for r in rows] == [(False, False), (True, True)], rows
 
 
-def test_only_a_new_master_data_stamp_enriches_held_facts_again(scenario):
-    """The morning after dim_material alone (no new fact file, no new stamp) wrote no fact row
-    and left the facts of the late material unknown; the morning after the new stamp rewrote
-    every fact (each carries the stamp), which fixed them."""
+def test_a_changed_universe_reaches_every_month_of_the_distribution_mart(scenario):
+    """The evening that deactivated a retailer changed no fact (it is still a known customer):
+    the morning after it rewrote none, but rebuilt every month of the distribution mart, whose
+    rows all carry the universe of the current master (R8), not only the months of new facts."""
+    assert scenario.rewritten_after_deactivation == 0
+    assert scenario.stale_universe == 0
+
+
+def test_held_facts_are_enriched_again_once_the_changes_are_recorded(scenario):
+    """The morning after dim_material alone (its change not recorded by int_master_data_changes)
+    wrote no fact row and left the facts of the late material unknown; the morning after the
+    changes were recorded rewrote exactly the facts of that material, which fixed them."""
     assert scenario.rewritten_without_stamp == 0
     assert scenario.unknown_without_stamp == scenario.fixed_rows > 0
-    assert scenario.rewritten_rows == scenario.fact_rows
+    assert scenario.rewritten_rows == scenario.fixed_rows
 
 
 def test_a_full_refresh_writes_the_facts_in_business_date_order(scenario):

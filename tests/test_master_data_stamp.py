@@ -2,7 +2,8 @@
 dimensions were built from, not what has landed: int_master_data_loads is a table the evening
 build refreshes after the dimensions. A drop that landed while the evening build did not run
 (or failed before the dimensions) is recorded by no fact; once the evening build has run, the
-next morning enriches every held fact again and records it."""
+next morning enriches again the held facts of the members it changed (int_master_data_changes)
+and records it on them; the other facts keep the master data they were enriched with."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from loader.settings import Settings
@@ -45,21 +47,33 @@ def stamps(settings: Settings) -> set:
     }
 
 
-def land_new_customer_drop(landing: Path) -> None:
-    """The newest customer-master drop again, under the next day's dt= (a new drop, same rows)."""
+def land_new_customer_drop(landing: Path, new_retailer: str) -> None:
+    """The newest customer-master drop again, under the next day's dt= (a new drop, same rows),
+    with one more retailer: `new_retailer`, a copy of the drop's first row under that code."""
     drops = sorted((landing / "customer_master").glob("dt=*"))
     newest = drops[-1]
     day = date.fromisoformat(newest.name[3:]) + timedelta(days=1)
-    shutil.copytree(newest, newest.parent / f"dt={day.isoformat()}")
+    drop = newest.parent / f"dt={day.isoformat()}"
+    shutil.copytree(newest, drop)
+    table = pq.read_table(sorted(drop.glob("*.parquet"))[0]).slice(0, 1)
+    row = table.to_pylist()[0] | {"customer_code": new_retailer, "customer_type": "RETAILER"}
+    pq.write_table(table.from_pylist([row], schema=table.schema), drop / "part-900.parquet")
 
 
 def test_facts_record_the_master_data_the_dimensions_were_built_from(warehouse):
     settings = warehouse
     (built,) = query(settings, "select master_data_loaded_at from staging.int_master_data_loads")
     assert stamps(settings) == {built[0]}
+    # a retailer the facts hold as unknown
+    ((retailer, retailer_rows),) = query(
+        settings,
+        "select retailer_code, count(*) from marts.fct_secondary_sales"
+        " where is_unknown_customer and retailer_code is not null"
+        " group by retailer_code order by count(*) desc, retailer_code limit 1",
+    )
 
-    # an evening drop lands, but no evening dbt build runs
-    land_new_customer_drop(Path(settings.source))
+    # an evening drop lands (the same customers and that retailer), but no evening build runs
+    land_new_customer_drop(Path(settings.source), retailer)
     assert load_step(settings, "evening").ok
     (landed,) = query(settings, "select max(_loaded_at) from raw.customer_master")
     assert landed[0] > built[0]
@@ -72,12 +86,18 @@ def test_facts_record_the_master_data_the_dimensions_were_built_from(warehouse):
     assert result.ok, "\n".join(result.failures())
     assert stamps(settings) == {built[0]}
 
-    # the evening build refreshes the dimensions, then the stamp; the next morning enriches every
-    # held fact again
+    # the evening build refreshes the dimensions, then the stamp and the changes; the next
+    # morning enriches again the facts of the one member that changed, and records the new
+    # master data on them only
     result = run_dbt(["run", "--select", "tag:evening"], settings, timeout=600)
     assert result.ok, "\n".join(result.failures())
     (rebuilt,) = query(settings, "select master_data_loaded_at from staging.int_master_data_loads")
     assert rebuilt[0] == landed[0]
     result = run_dbt(["run", "--select", *FACTS], settings, timeout=600)
     assert result.ok, "\n".join(result.failures())
-    assert stamps(settings) == {landed[0]}
+    assert stamps(settings) == {built[0], landed[0]}
+    assert query(
+        settings,
+        "select retailer_code, is_unknown_customer, count(*) from marts.fct_secondary_sales"
+        f" where _master_data_loaded_at = '{landed[0].isoformat()}' group by all",
+    ) == [(retailer, False, retailer_rows)]

@@ -148,12 +148,27 @@
     morning reads the new rows, not the whole history. The literal is the database's own text of
     the value, compared with the column, which casts it back to the column's type exactly. -#}
 {% macro landed_since_watermark(relation, loaded_at='_loaded_at', where=none) -%}
+    {%- if datawiz.is_unit_test_fixture(relation) -%}
+    coalesce(
+        {{ loaded_at }} >= (select max(_loaded_at) from {{ relation }}{{ ' where ' ~ where if where }}),
+        {{ loaded_at }} is not null
+    )
+    {%- else -%}
     {%- set watermark = datawiz.max_value_as_text(relation, '_loaded_at', where) -%}
     {%- if watermark is none -%}
     {{ loaded_at }} is not null
     {%- else -%}
     {{ loaded_at }} >= '{{ watermark }}'
     {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Whether `relation` is the fixture of a dbt unit test (`this` or a `ref` given as rows), a CTE
+    of the test's query: nothing to read when the model runs, so the macros that read a value
+    from a relation beforehand write a subquery instead. -#}
+{% macro is_unit_test_fixture(relation) -%}
+    {{ return((relation | string).startswith('__dbt__cte__')) }}
 {%- endmacro %}
 
 
@@ -193,25 +208,12 @@
 
 
 {#- The master data a fact row was enriched with: the newest `_loaded_at` of the landed master
-    data that feeds its enrichment (int_master_data_loads). Each fact row records it; a held row
-    enriched under older master data is enriched again by the next incremental run, so after an
-    evening drop the facts again equal a full refresh (brand, mapping, unknown flags,
-    territory), while a morning without a new drop re-enriches nothing. -#}
+    data that feeds its enrichment (int_master_data_loads), as of the evening build that built
+    the dimensions. Lineage: a row keeps the stamp of the build that last enriched it, and a
+    morning enriches again only the held rows of members that changed since
+    (int_master_data_changes), so rows of unchanged members keep an older stamp. -#}
 {% macro master_data_loaded_at() -%}
     (select master_data_loaded_at from {{ ref('int_master_data_loads') }})
-{%- endmacro %}
-
-
-{#- master_data_loaded_at() read when the model runs, as a literal to compare a column with (the
-    subquery where there is no value yet): a filter on a constant is evaluated in the scan of the
-    held fact, where a subquery would join every held row to it first. -#}
-{% macro master_data_loaded_at_literal() -%}
-    {%- set value = datawiz.max_value_as_text(ref('int_master_data_loads'), 'master_data_loaded_at') -%}
-    {%- if value is none -%}
-    {{ datawiz.master_data_loaded_at() }}
-    {%- else -%}
-    '{{ value }}'
-    {%- endif -%}
 {%- endmacro %}
 
 
@@ -311,20 +313,29 @@ winners as (
 
 {#- Incremental facts: the `to_resolve` CTE, what this run enriches (R4, R5, R7): the winners of
     this run (`new_facts`, already shaped as `columns`) and, in an incremental run, the held
-    facts to enrich again. A held fact is enriched again (never its version choice, which
-    depends only on the landed rows) when no winner replaces it and it was enriched under older
-    master data than the dimensions now hold (its `_master_data_loaded_at` is older than
-    `int_master_data_loads`), so that after an evening drop the facts equal a full refresh.
-    That stamp is the only trigger: the dimensions change only in the evening build, which
-    moves the stamp, so a held fact with an unknown member is fixed by the morning after the
-    drop that adds the member, and a morning between two evening builds reads no held fact (a
-    filter on one column against a constant, which DuckDB's zone maps answer without reading
-    the rows). Every held fact enriched again is written: its stamp at least has changed.
-    `columns` are the fact's landed columns (amounts already signed), in `new_facts` order. See
-    the `sales_fact_incremental_design` doc block. -#}
-{% macro facts_to_enrich(key, columns) -%}
+    facts to enrich again: those no winner replaces, of a member that changed since the fact's
+    last build. `members` maps a column of the fact to the kind of member it names in
+    int_master_data_changes (imported by the model as `master_data_changes`), e.g.
+    `{'retailer_code': 'customer'}`. Only the evening build changes the dimensions and records
+    the changes; a morning between two evening builds has none pending and reads no held fact
+    (decided when the model runs, macros/master_data_changes.sql), and the morning after an
+    evening build reads the held facts' member columns once and enriches again the rows of the
+    members that changed: a new retailer's facts lose their unknown flag, a TSR's facts follow
+    its new hierarchy version, a remapped code's facts their new material. The version choice
+    (R3) of a held fact never changes here: it depends only on the landed rows. `columns` are
+    the fact's landed columns (amounts already signed), in `new_facts` order. See the
+    `sales_fact_incremental_design` doc block. -#}
+{% macro facts_to_enrich(key, columns, members) -%}
 {% if is_incremental() -%}
-{%- set stamp = datawiz.master_data_loaded_at_literal() %}
+{%- set pending = datawiz.pending_master_data_changes(this, members.values() | unique | list) %}
+{%- if pending['any'] %}
+-- the members changed by an evening build since this fact was last built
+pending_changes as (
+    select member_kind, member_code
+    from master_data_changes
+    where {{ pending['filter'] }}
+),
+
 held_facts_to_enrich_again as (
     select
         {%- for column in columns %}
@@ -337,16 +348,19 @@ held_facts_to_enrich_again as (
         {%- endfor %}
     where winners.{{ key[0] }} is null
         and (
-            held_facts._master_data_loaded_at < {{ stamp }}
-            -- enriched before any master data was built: once there is some
-            or (held_facts._master_data_loaded_at is null and {{ stamp }} is not null)
+            {%- for column, kind in members.items() %}
+            held_facts.{{ column }} in (
+                select member_code from pending_changes where member_kind = '{{ kind }}'
+            ){{ ' or' if not loop.last }}
+            {%- endfor %}
         )
 ),
+{%- endif %}
 
 {% endif -%}
 to_resolve as (
     select * from new_facts
-    {%- if is_incremental() %}
+    {%- if is_incremental() and pending['any'] %}
 
     union all
 

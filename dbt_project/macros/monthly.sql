@@ -9,7 +9,8 @@
     the fact changed in since the relation's last build (`sales_months_to_rebuild`), and deletes
     the months the fact no longer has a single row of (a correction moved their last line
     away). A morning that adds one day rebuilds one or two months instead of thirteen; after an
-    evening drop every fact row is enriched again, so every month is rebuilt.
+    evening build, also the months of the facts enriched again (their members changed), and
+    every month of mart_distribution_depth if a territory's universe changed.
 
     StarRocks: a table rebuilt by every run (Duplicate Key on `keys`, hash-distributed), as the
     distributed engine aggregates thirteen months in seconds; `dynamic_overwrite` of monthly
@@ -52,14 +53,23 @@
     `_built_at` is later than the newest `_built_at` the model holds), and those of every valid
     landed version of the same invoice lines (int_fis_line_months), because a correction that
     moves a line to another month changes the month it left too. None means every month: the
-    model holds no rows yet, or int_fis_line_months is behind the fact (a build that selected the
-    model without it). Read when the model runs; only in an incremental run. -#}
-{% macro sales_months_to_rebuild() -%}
+    model holds no rows yet, int_fis_line_months is behind the fact (a build that selected the
+    model without it), or, with `universe`, an evening build changed the universe of a territory
+    (int_master_data_changes) since the model's last build: every month reads the universe of
+    the current master. Read when the model runs; only in an incremental run. -#}
+{% macro sales_months_to_rebuild(universe=false) -%}
     {%- if not execute -%}
         {{ return([]) }}
     {%- endif -%}
+    {%- if datawiz.is_unit_test_fixture(this) -%}
+        {{ return(none) }}
+    {%- endif -%}
     {%- set built = datawiz.max_value_as_text(this, '_built_at') -%}
     {%- if built is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- if universe and datawiz.pending_master_data_changes(this, ['universe'])['any'] -%}
+        {{ log("the universe of a territory changed: every month of " ~ this ~ " is rebuilt", info=true) }}
         {{ return(none) }}
     {%- endif -%}
     {%- set check -%}

@@ -6,9 +6,10 @@
     distributed_by=['territory_code'],
 )) }}
 -- depends_on: {{ ref('int_fis_line_months') }}
+-- depends_on: {{ ref('int_master_data_changes') }}
 
 {%- if datawiz.is_incremental_build() %}
-    {%- set changed = datawiz.sales_months_to_rebuild() %}
+    {%- set changed = datawiz.sales_months_to_rebuild(universe=true) %}
     {%- set rebuilt = none if changed is none else changed + datawiz.shift_months(changed, 12) %}
     {#- a rebuilt month reads its own sales and those of a year earlier -#}
     {%- set read = none if rebuilt is none else rebuilt + datawiz.shift_months(rebuilt, -12) %}

@@ -23,6 +23,11 @@ customers as (
     select * from {{ ref('dim_customer') }}
 ),
 
+-- the members an evening build changed (held facts of those are enriched again)
+master_data_changes as (
+    select * from {{ ref('int_master_data_changes') }}
+),
+
 {% if is_incremental() %}
 -- what the fact holds, as two imports each read once (one `select *` import read twice would be
 -- materialised whole by DuckDB): the version of each key (narrow), which R3 compares with the
@@ -57,7 +62,7 @@ new_facts as (
     from winners
 ),
 
--- held facts enriched under older master data than the dimensions hold are enriched again
+-- held facts of members changed by an evening build since the last build are enriched again
 {{ datawiz.facts_to_enrich(
     key=['delivery_no', 'delivery_line'],
     columns=[
@@ -65,6 +70,11 @@ new_facts as (
         'source_material_code', 'qty', 'net_value', 'updated_at', 'source_file', 'source_row',
         '_loaded_at',
     ],
+    members={
+        'source_material_code': 'material_code',
+        'material_code': 'material',
+        'distributor_code': 'customer',
+    },
 ) }},
 
 {{ datawiz.mapped_material_codes('dispatch_date') }},

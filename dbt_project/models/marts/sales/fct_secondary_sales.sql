@@ -27,6 +27,11 @@ tsr_hierarchy as (
     select * from {{ ref('dim_tsr_hierarchy') }}
 ),
 
+-- the members an evening build changed (held facts of those are enriched again)
+master_data_changes as (
+    select * from {{ ref('int_master_data_changes') }}
+),
+
 {% if is_incremental() %}
 -- what the fact holds, as two imports each read once (one `select *` import read twice would be
 -- materialised whole by DuckDB): the version of each key (narrow), which R3 compares with the
@@ -66,7 +71,7 @@ new_facts as (
     from winners
 ),
 
--- held facts enriched under older master data than the dimensions hold are enriched again
+-- held facts of members changed by an evening build since the last build are enriched again
 {{ datawiz.facts_to_enrich(
     key=['invoice_no', 'invoice_line'],
     columns=[
@@ -75,6 +80,12 @@ new_facts as (
         'discount_amount', 'tax_amount', 'net_amount', 'updated_at', 'source_file',
         'source_row', '_loaded_at',
     ],
+    members={
+        'source_material_code': 'material_code',
+        'material_code': 'material',
+        'retailer_code': 'customer',
+        'tsr_code': 'tsr',
+    },
 ) }},
 
 {{ datawiz.mapped_material_codes('invoice_date') }},

@@ -1,0 +1,70 @@
+{#- What the incremental facts and the distribution-depth mart need to know of an evening build:
+    which members of the master data changed (int_master_data_changes), so that a morning
+    enriches again only the held facts of those members. -#}
+
+
+{#- member_fingerprint: one text per group of rows that changes whenever any of `columns` of any
+    row of the group does (an md5 of the rows' values in `order_by` order). A null and an empty
+    text are told apart by the row layout only as far as the fingerprint needs: each value is
+    written with a separator, a null as nothing. -#}
+{% macro member_fingerprint(columns, order_by) -%}
+    {%- set parts = [] -%}
+    {%- for column in columns -%}
+        {%- do parts.append("coalesce(" ~ datawiz.to_text(column) ~ ", '')") -%}
+    {%- endfor -%}
+    md5({{ datawiz.ordered_text_agg("concat(" ~ parts | join(", '~', ") ~ ")", order_by) }})
+{%- endmacro %}
+
+
+{#- ordered_text_agg: the texts of a group joined with '|' in `order_by` order. DuckDB:
+    string_agg; StarRocks: group_concat (dbt's listagg writes `within group`, which StarRocks
+    does not parse). -#}
+{% macro ordered_text_agg(expr, order_by) -%}
+    {{ return(adapter.dispatch('ordered_text_agg', 'datawiz')(expr, order_by)) }}
+{%- endmacro %}
+
+{% macro default__ordered_text_agg(expr, order_by) -%}
+    string_agg({{ expr }}, '|' order by {{ order_by }})
+{%- endmacro %}
+
+{% macro starrocks__ordered_text_agg(expr, order_by) -%}
+    group_concat({{ expr }} order by {{ order_by }} separator '|')
+{%- endmacro %}
+
+
+{#- The changes recorded since `relation` (an incremental model built from the master data: a
+    fact, the distribution-depth mart) was last built: an SQL filter on int_master_data_changes'
+    `_built_at`, and whether any change of `kinds` is pending. Read when the model runs, as one
+    query: the model's newest `_built_at`, and the number of such changes recorded after it.
+    A change is pending until the model's next build, which applies it: that build reads the
+    changes as they are when it runs, and writes rows with a later `_built_at` (the whole model
+    runs in one transaction; a failed build writes nothing and leaves the change pending).
+    Returns a dict: `filter` (the SQL condition on `_built_at`) and `any` (true, false). In a
+    unit test (`this` is a fixture) the filter is a subquery and `any` is true. -#}
+{% macro pending_master_data_changes(relation, kinds) -%}
+    {%- set changes = ref('int_master_data_changes') -%}
+    {%- set kind_list = "('" ~ kinds | join("', '") ~ "')" -%}
+    {%- if not execute or datawiz.is_unit_test_fixture(relation) -%}
+        {{ return({
+            'filter': "coalesce(_built_at > (select max(_built_at) from " ~ relation ~ "), true)",
+            'any': true,
+        }) }}
+    {%- endif -%}
+    {%- set query -%}
+        select
+            concat('v', {{ datawiz.to_text('max(_built_at)') }}),
+            (
+                select count(*)
+                from {{ changes }}
+                where member_kind in {{ kind_list }}
+                    and coalesce(_built_at > (select max(_built_at) from {{ relation }}), true)
+            )
+        from {{ relation }}
+    {%- endset -%}
+    {%- set row = run_query(query).rows[0] -%}
+    {%- set built = none if row[0] is none or row[0] == 'v' else row[0][1:] -%}
+    {{ return({
+        'filter': '1 = 1' if built is none else "_built_at > '" ~ built ~ "'",
+        'any': row[1] | int > 0,
+    }) }}
+{%- endmacro %}
