@@ -18,7 +18,8 @@
 
 {#- ordered_text_agg: the texts of a group joined with '|' in `order_by` order. DuckDB:
     string_agg; StarRocks: group_concat (dbt's listagg writes `within group`, which StarRocks
-    does not parse). -#}
+    does not parse), which cuts its result at the session's `group_concat_max_len` (1024
+    characters by default): a model that uses it runs `long_text_agg_session()` as a pre-hook. -#}
 {% macro ordered_text_agg(expr, order_by) -%}
     {{ return(adapter.dispatch('ordered_text_agg', 'datawiz')(expr, order_by)) }}
 {%- endmacro %}
@@ -29,6 +30,22 @@
 
 {% macro starrocks__ordered_text_agg(expr, order_by) -%}
     group_concat({{ expr }} order by {{ order_by }} separator '|')
+{%- endmacro %}
+
+
+{#- long_text_agg_session: the pre-hook of a model that uses ordered_text_agg. StarRocks: lift
+    `group_concat_max_len` for the model's session, so that a TSR with many hierarchy versions
+    is fingerprinted whole (a cut text would hide a change in its later versions). DuckDB:
+    nothing (an empty hook is not run). -#}
+{% macro long_text_agg_session() -%}
+    {{ return(adapter.dispatch('long_text_agg_session', 'datawiz')()) }}
+{%- endmacro %}
+
+{% macro default__long_text_agg_session() -%}
+{%- endmacro %}
+
+{% macro starrocks__long_text_agg_session() -%}
+    set group_concat_max_len = 16777216
 {%- endmacro %}
 
 

@@ -5,7 +5,10 @@
     morning enriches again only the held facts of the members written since the fact's own last
     build (macros/master_data_changes.sql), instead of every fact after every evening. The
     first build writes every member. See the `sales_fact_incremental_design` doc block. -#}
-{{ config(**datawiz.upsert_config(key=['member_kind', 'member_code'], buckets=1)) }}
+{{ config(
+    pre_hook=["{{ datawiz.long_text_agg_session() }}"],
+    **datawiz.upsert_config(key=['member_kind', 'member_code'], buckets=1)
+) }}
 
 with
 
