@@ -111,6 +111,13 @@ def _snapshot(src: Path, dest: Path) -> None:
             shutil.copyfile(source, target)
 
 
+def _latest_build(settings: Settings, relation: str):
+    """The newest `_built_at` of a relation: the rows a later build writes are newer."""
+    with wh.connect(settings, read_only=True) as con:
+        ((built,),) = con.execute(f"select max(_built_at) from {relation}")
+    return built
+
+
 def _import_seconds() -> float:
     code = (
         "import time; t = time.perf_counter(); import dbt.cli.main; print(time.perf_counter() - t)"
@@ -167,18 +174,22 @@ def run(landing: Path, days: int = 400, end: date = date(2026, 11, 26), scale: f
             # a real day: the evening drop of the new day lands first, so the morning run also
             # enriches again the held facts of the members that drop changed
             load_step(settings, "evening")
+            changes_before = _latest_build(settings, "staging.int_master_data_changes")
             evening, t_evening = _timed(
                 lambda: run_dbt(["build", "--select", "tag:evening", *NO_UNIT], settings)
             )
+            facts_before = _latest_build(settings, "marts.fct_secondary_sales")
             day, t_day = _timed(lambda: run_dbt(MORNING, settings))
+            # what that evening recorded and that morning wrote (rows built after each began)
             with wh.connect(settings, read_only=True) as con:
                 ((changed,),) = con.execute(
-                    "select count(*) from staging.int_master_data_changes"
-                    " where _built_at = (select max(_built_at) from staging.int_master_data_changes)"
+                    "select count(*) from staging.int_master_data_changes where _built_at > ?",
+                    [changes_before],
                 )
                 ((rewritten, facts),) = con.execute(
-                    "select count(*) filter (where _built_at = (select max(_built_at)"
-                    " from marts.fct_secondary_sales)), count(*) from marts.fct_secondary_sales"
+                    "select count(*) filter (where _built_at > ?), count(*)"
+                    " from marts.fct_secondary_sales",
+                    [facts_before],
                 )
             # the floor of any morning: the same build once more, with nothing new landed
             # (dbt's start, and every node run on no new rows)

@@ -254,9 +254,10 @@ def scenario(tmp_path_factory, monkeypatch_module) -> Scenario:
             " where is_unknown_material and material_code = ?",
             [fixed_material],
         ).fetchone()
-        # the monthly relations as the mornings left them (this morning wrote no fact row):
-        # the stamp below rewrites every fact, so the next morning rebuilds every month, which
-        # would hide a month the mornings failed to rebuild
+        # the monthly relations as the mornings left them (this morning wrote no fact row),
+        # before the evenings below: the deactivation makes the next morning rebuild every
+        # month of the distribution mart, which would hide a month the mornings failed to
+        # rebuild
         con.execute("create schema before_evening")
         for model in MONTHLY_MODELS:
             con.execute(f"create table before_evening.{model} as select * from marts.{model}")

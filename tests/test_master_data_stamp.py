@@ -65,12 +65,7 @@ def test_facts_record_the_master_data_the_dimensions_were_built_from(warehouse):
     (built,) = query(settings, "select master_data_loaded_at from staging.int_master_data_loads")
     assert stamps(settings) == {built[0]}
     # a retailer the facts hold as unknown
-    ((retailer, retailer_rows),) = query(
-        settings,
-        "select retailer_code, count(*) from marts.fct_secondary_sales"
-        " where is_unknown_customer and retailer_code is not null"
-        " group by retailer_code order by count(*) desc, retailer_code limit 1",
-    )
+    retailer, retailer_rows = unknown_retailer(settings)
 
     # an evening drop lands (the same customers and that retailer), but no evening build runs
     land_new_customer_drop(Path(settings.source), retailer)
@@ -101,3 +96,73 @@ def test_facts_record_the_master_data_the_dimensions_were_built_from(warehouse):
         "select retailer_code, is_unknown_customer, count(*) from marts.fct_secondary_sales"
         f" where _master_data_loaded_at = '{landed[0].isoformat()}' group by all",
     ) == [(retailer, False, retailer_rows)]
+
+
+def unknown_retailer(settings: Settings) -> tuple[str, int]:
+    """The retailer the sales fact holds as unknown most often, and its number of facts."""
+    ((retailer, rows),) = query(
+        settings,
+        "select retailer_code, count(*) from marts.fct_secondary_sales"
+        " where is_unknown_customer and retailer_code is not null"
+        " group by retailer_code order by count(*) desc, retailer_code limit 1",
+    )
+    return retailer, rows
+
+
+def test_a_morning_records_dimensions_an_evening_build_left_unrecorded(warehouse):
+    """An evening build that rebuilt dim_customer and stopped before int_master_data_changes (a
+    failed test, a timeout): the morning build records the change before the facts, so the
+    facts of the customer it added are fixed that morning, not left enriched with a dimension
+    state nobody recorded."""
+    settings = warehouse
+    retailer, rows = unknown_retailer(settings)
+    land_new_customer_drop(Path(settings.source), retailer)
+    assert load_step(settings, "evening").ok
+    result = run_dbt(["run", "--select", "+dim_customer"], settings, timeout=600)
+    assert result.ok, "\n".join(result.failures())
+
+    result = run_dbt(["run", "--select", "tag:morning"], settings, timeout=600)
+    assert result.ok, "\n".join(result.failures())
+    assert "int_master_data_changes" in {n["unique_id"].rsplit(".", 1)[1] for n in result.nodes}
+    assert query(
+        settings,
+        "select member_kind from staging.int_master_data_changes"
+        f" where member_code = '{retailer}'"
+        " and _built_at = (select max(_built_at) from staging.int_master_data_changes)",
+    ) == [("customer",)]
+    assert query(
+        settings,
+        "select is_unknown_customer, count(*) from marts.fct_secondary_sales"
+        f" where retailer_code = '{retailer}' group by all",
+    ) == [(False, rows)]
+
+
+def test_a_fresh_changes_table_enriches_every_held_fact_again(warehouse):
+    """A full refresh of int_master_data_changes cannot tell which members changed or went since
+    the facts were enriched: it records `all`, and the next build of the facts rewrites every
+    held fact (the build after that, with nothing pending, rewrites none)."""
+    settings = warehouse
+
+    def rows_of_last_build() -> tuple[int, int]:
+        ((last, total),) = query(
+            settings,
+            "select count(*) filter (where _built_at = (select max(_built_at)"
+            " from marts.fct_primary_dispatch)), count(*) from marts.fct_primary_dispatch",
+        )
+        return last, total
+
+    result = run_dbt(
+        ["run", "--select", "int_master_data_changes", "--full-refresh"], settings, timeout=600
+    )
+    assert result.ok, "\n".join(result.failures())
+    assert query(
+        settings,
+        "select member_code from staging.int_master_data_changes where member_kind = 'all'",
+    ) == [("*",)]
+    result = run_dbt(["run", "--select", *FACTS], settings, timeout=600)
+    assert result.ok, "\n".join(result.failures())
+    written, total = rows_of_last_build()
+    assert written == total > 0
+    result = run_dbt(["run", "--select", *FACTS], settings, timeout=600)
+    assert result.ok, "\n".join(result.failures())
+    assert rows_of_last_build() == (written, total)  # nothing written: the last build is older

@@ -336,6 +336,8 @@ pending_changes as (
     where {{ pending['filter'] }}
 ),
 
+-- one equality join per member column (an `or` of `in (subquery)` would be planned as a
+-- nested-loop join by StarRocks); a member is one row of pending_changes, so no row repeats
 held_facts_to_enrich_again as (
     select
         {%- for column in columns %}
@@ -346,14 +348,23 @@ held_facts_to_enrich_again as (
         on {% for column in key -%}
         held_facts.{{ column }} = winners.{{ column }}{{ '\n        and ' if not loop.last }}
         {%- endfor %}
+    {%- if not pending['all'] %}
+    {%- for column, kind in members.items() %}
+    left join pending_changes as changed_{{ loop.index }}
+        on changed_{{ loop.index }}.member_kind = '{{ kind }}'
+        and held_facts.{{ column }} = changed_{{ loop.index }}.member_code
+    {%- endfor %}
+    {%- endif %}
     where winners.{{ key[0] }} is null
+    {%- if not pending['all'] %}
         and (
-            {%- for column, kind in members.items() %}
-            held_facts.{{ column }} in (
-                select member_code from pending_changes where member_kind = '{{ kind }}'
-            ){{ ' or' if not loop.last }}
+            {%- for column in members %}
+            changed_{{ loop.index }}.member_code is not null{{ ' or' if not loop.last }}
             {%- endfor %}
         )
+    {%- else %}
+        -- the changes were recorded anew (a first build or full refresh): every held fact
+    {%- endif %}
 ),
 {%- endif %}
 

@@ -4,13 +4,16 @@
 
 
 {#- member_fingerprint: one text per group of rows that changes whenever any of `columns` of any
-    row of the group does (an md5 of the rows' values in `order_by` order). A null and an empty
-    text are told apart by the row layout only as far as the fingerprint needs: each value is
-    written with a separator, a null as nothing. -#}
+    row of the group does (an md5 of the rows' values in `order_by` order). Each value is written
+    as its length, a colon and its text, a null as `N`: a null and an empty text differ (R1 keeps
+    both), and no value can pass for two. -#}
 {% macro member_fingerprint(columns, order_by) -%}
     {%- set parts = [] -%}
     {%- for column in columns -%}
-        {%- do parts.append("coalesce(" ~ datawiz.to_text(column) ~ ", '')") -%}
+        {%- set text = datawiz.to_text(column) -%}
+        {%- do parts.append(
+            "coalesce(concat(" ~ datawiz.to_text("length(" ~ text ~ ")") ~ ", ':', " ~ text ~ "), 'N')"
+        ) -%}
     {%- endfor -%}
     md5({{ datawiz.ordered_text_agg("concat(" ~ parts | join(", '~', ") ~ ")", order_by) }})
 {%- endmacro %}
@@ -51,37 +54,42 @@
 
 {#- The changes recorded since `relation` (an incremental model built from the master data: a
     fact, the distribution-depth mart) was last built: an SQL filter on int_master_data_changes'
-    `_built_at`, and whether any change of `kinds` is pending. Read when the model runs, as one
-    query: the model's newest `_built_at`, and the number of such changes recorded after it.
-    A change is pending until the model's next build, which applies it: that build reads the
-    changes as they are when it runs, and writes rows with a later `_built_at` (the whole model
-    runs in one transaction; a failed build writes nothing and leaves the change pending).
-    Returns a dict: `filter` (the SQL condition on `_built_at`) and `any` (true, false). In a
-    unit test (`this` is a fixture) the filter is a subquery and `any` is true. -#}
+    `_built_at`, whether any change of `kinds` is pending, and whether everything is (the
+    `all` row a first build or full refresh of int_master_data_changes writes: it cannot tell
+    which members changed or went). Read when the model runs, as one query: the model's newest
+    `_built_at`, and the number of such changes recorded after it. A change is pending until
+    the model's next build that writes a row (it reads the changes as they are when it runs;
+    a build runs in one transaction, so a failed one leaves the change pending). Returns a
+    dict: `filter` (the SQL condition on `_built_at`), `any` and `all` (true, false). In a unit
+    test (`this` is a fixture) the filter is a subquery, `any` is true and `all` false. -#}
 {% macro pending_master_data_changes(relation, kinds) -%}
     {%- set changes = ref('int_master_data_changes') -%}
-    {%- set kind_list = "('" ~ kinds | join("', '") ~ "')" -%}
     {%- if not execute or datawiz.is_unit_test_fixture(relation) -%}
         {{ return({
             'filter': "coalesce(_built_at > (select max(_built_at) from " ~ relation ~ "), true)",
             'any': true,
+            'all': false,
         }) }}
     {%- endif -%}
     {%- set query -%}
+        with
+
+        pending as (
+            select member_kind
+            from {{ changes }}
+            where coalesce(_built_at > (select max(_built_at) from {{ relation }}), true)
+        )
+
         select
-            concat('v', {{ datawiz.to_text('max(_built_at)') }}),
-            (
-                select count(*)
-                from {{ changes }}
-                where member_kind in {{ kind_list }}
-                    and coalesce(_built_at > (select max(_built_at) from {{ relation }}), true)
-            )
-        from {{ relation }}
+            (select concat('v', {{ datawiz.to_text('max(_built_at)') }}) from {{ relation }}),
+            (select count(*) from pending where member_kind in ('{{ (kinds + ['all']) | join("', '") }}')),
+            (select count(*) from pending where member_kind = 'all')
     {%- endset -%}
     {%- set row = run_query(query).rows[0] -%}
     {%- set built = none if row[0] is none or row[0] == 'v' else row[0][1:] -%}
     {{ return({
         'filter': '1 = 1' if built is none else "_built_at > '" ~ built ~ "'",
         'any': row[1] | int > 0,
+        'all': row[2] | int > 0,
     }) }}
 {%- endmacro %}

@@ -4,7 +4,11 @@
     fingerprint differs (new, changed, or gone: a null fingerprint), with `_built_at`. A
     morning enriches again only the held facts of the members written since the fact's own last
     build (macros/master_data_changes.sql), instead of every fact after every evening. The
-    first build writes every member. See the `sales_fact_incremental_design` doc block. -#}
+    first build (or a full refresh) writes every member and an `all` row: everything is pending.
+    Built by the evening build after the dimensions, and by the morning build before the facts:
+    dimensions rebuilt by an evening build that failed before this model (or by hand) are
+    recorded before any fact is enriched with them. See the `sales_fact_incremental_design` doc
+    block. -#}
 {{ config(
     pre_hook=["{{ datawiz.long_text_agg_session() }}"],
     **datawiz.upsert_config(key=['member_kind', 'member_code'], buckets=1)
@@ -126,6 +130,15 @@ changed as (
         and held.fingerprint is not null
     {%- else -%}
     select * from members
+
+    union all
+
+    -- a first build (or full refresh) cannot tell which members changed or went since the
+    -- facts were enriched: this row makes the next builds enrich every held fact again
+    select
+        'all' as member_kind,
+        '*' as member_code,
+        cast(null as {{ dbt.type_string() }}) as fingerprint
     {%- endif %}
 ),
 

@@ -1,13 +1,12 @@
 {#- One row: the newest `_loaded_at` of the landed master data that enriches the facts, as of the
-    evening build that built the dimensions from it. The facts record it per row and enrich a
-    held row again once it is older than this (see the `sales_fact_incremental_design` doc
-    block).
+    evening build that built the dimensions from it. The facts record it on every row they
+    enrich (lineage; which held rows are enriched again is decided by int_master_data_changes,
+    see the `sales_fact_incremental_design` doc block).
 
     A table built after the dimensions and the resolved code map (the `depends_on` lines), not a
     view of the raw tables: when a master drop has landed but the evening build failed before
     the dimensions were rebuilt, this still says the older load time, so a morning run does not
-    stamp facts with a drop they were not enriched with (they are enriched again once the
-    dimensions are built). -#}
+    stamp facts with a drop they were not enriched with. -#}
 -- depends_on: {{ ref('dim_material') }}
 -- depends_on: {{ ref('dim_customer') }}
 -- depends_on: {{ ref('dim_tsr_hierarchy') }}
