@@ -6,10 +6,12 @@ One scenario, built once for the module on a small generated sample (scale 0.01)
 
 1. the first 40 days are landed and built from an empty warehouse;
 2. three morning loads follow, landing the fact drops of the next days (one of them two days
-   at once) and running the models incrementally; the second and third also land corrections
-   that move held invoice lines across months: one line twice (its months change, and the one
-   it leaves last is left empty), one to thirteen months back (last year for a month that no
-   line of the run touches);
+   at once) and running the models incrementally; they also land corrections that move held
+   invoice lines across months: an October line to November (October changes with no row of
+   the run dated in it), one line twice (its months change, and the one it leaves last is left
+   empty), one to thirteen months back (last year for a month that no line of the run
+   touches). After each morning the monthly relations are compared with a full refresh of them
+   (in a copy of the warehouse);
 3. an evening load adds a material that facts already held as unknown to the current material
    drop. First only dim_material is rebuilt, without recording the change: a morning run
    without new fact files rewrites nothing (only changes recorded by int_master_data_changes
@@ -104,6 +106,9 @@ class Scenario:
     # the distribution mart left with another universe than the master's
     rewritten_after_deactivation: int
     stale_universe: int
+    # after each morning before the evenings: (morning, model, rows of the model, rows only as
+    # the mornings left them, rows only in a full refresh of the monthly relations)
+    monthly_mismatches: list[tuple[str, str, int, int, int]]
     moved: tuple[str, int, date, date]
     last_year: tuple[str, int, date, date]
     morning_rows: list[int] = field(default_factory=list)
@@ -163,12 +168,73 @@ def scenario(tmp_path_factory, monkeypatch_module) -> Scenario:
     land("all")
     dbt("run", "--select", *(f"+{m}" for m in INCREMENTAL_MODELS))
 
+    def compare_monthly_with_full_refresh(label: str) -> list[tuple[str, str, int, int, int]]:
+        """The monthly relations as the mornings left them against a full refresh of them at
+        this point, in a copy of the warehouse: later mornings rebuild most months, which would
+        hide a month a morning failed to rebuild."""
+        copy = work / f"monthly-{len(monthly_mismatches)}.duckdb"
+        con = duckdb.connect(str(duckdb_path))
+        try:
+            con.execute("checkpoint")
+        finally:
+            con.close()
+        shutil.copy2(duckdb_path, copy)
+        con = duckdb.connect(str(copy))
+        try:
+            con.execute("create schema mornings")
+            for model in MONTHLY_MODELS:
+                con.execute(f"create table mornings.{model} as select * from marts.{model}")
+        finally:
+            con.close()
+        monkeypatch_module.setenv("DATAWIZ_DUCKDB_PATH", str(copy))
+        try:
+            dbt("run", "--select", *MONTHLY_MODELS, "--full-refresh")
+        finally:
+            monkeypatch_module.setenv("DATAWIZ_DUCKDB_PATH", str(duckdb_path))
+        found = []
+        con = duckdb.connect(str(copy))
+        try:
+            for model in MONTHLY_MODELS:
+                columns = ", ".join(
+                    name
+                    for (name,) in con.execute(
+                        "select column_name from information_schema.columns"
+                        " where table_schema = 'marts' and table_name = ?"
+                        " order by ordinal_position",
+                        [model],
+                    ).fetchall()
+                    if name not in BUILD_COLUMNS
+                )
+                mornings, fresh = f"mornings.{model}", f"marts.{model}"
+                (rows,) = con.execute(f"select count(*) from {fresh}").fetchone()
+                (only_mornings,) = con.execute(
+                    f"select count(*) from (select {columns} from {mornings}"
+                    f" except all select {columns} from {fresh})"
+                ).fetchone()
+                (only_fresh,) = con.execute(
+                    f"select count(*) from (select {columns} from {fresh}"
+                    f" except all select {columns} from {mornings})"
+                ).fetchone()
+                found.append((label, model, rows, only_mornings, only_fresh))
+        finally:
+            con.close()
+        return found
+
     # 2. morning loads of the following days, incremental
     morning_rows = []
+    monthly_mismatches = []
     moved = None
     for number, batch in enumerate(MORNING_BATCHES):
         days = {END + timedelta(i) for i in batch}
         assert _copy_drops(generated, landing, facts, days)
+        if number == 0:
+            # an October line moves to November: October changes although no row written by
+            # this morning is dated in it (only the line's landed versions say so)
+            _land_month_move(
+                duckdb_path, landing, max(days),
+                "f.invoice_date between ? and ?", [date(2026, 10, 18), date(2026, 10, 31)], 949,
+                months_back=-1,
+            )  # fmt: skip
         if number == 1:
             # an early November line moves to September, a month without any line (both
             # months change); early, so that no later drop of the sample re-sends it
@@ -196,6 +262,7 @@ def scenario(tmp_path_factory, monkeypatch_module) -> Scenario:
             )  # fmt: skip
         morning_rows.append(land("morning"))
         dbt("run", "--select", *INCREMENTAL_MODELS)
+        monthly_mismatches.extend(compare_monthly_with_full_refresh(f"morning {number + 1}"))
 
     # 3. a material the facts hold as unknown arrives in the current material drop (evening),
     #    then a morning run without new fact files
@@ -263,6 +330,7 @@ def scenario(tmp_path_factory, monkeypatch_module) -> Scenario:
             con.execute(f"create table before_evening.{model} as select * from marts.{model}")
     finally:
         con.close()
+    monthly_mismatches.extend(compare_monthly_with_full_refresh("dimension alone"))
     # then the changes, as the evening build records them after the dimensions
     dbt("run", "--select", "int_master_data_loads", "int_master_data_changes")
     built = last_build()
@@ -380,6 +448,7 @@ def scenario(tmp_path_factory, monkeypatch_module) -> Scenario:
         rewritten_after_evening,
         rewritten_after_deactivation,
         stale_universe,
+        monthly_mismatches,
         moved,
         last_year,
         morning_rows,
@@ -476,6 +545,16 @@ def test_incremental_equals_full_refresh(scenario, model):
     )
     assert only_incremental == [], f"{len(only_incremental)} rows only in the incremental build"
     assert only_full == [], f"{len(only_full)} rows only in the full refresh"
+
+
+def test_each_morning_left_the_monthly_relations_equal_to_a_full_refresh(scenario):
+    """After each morning before the evenings, the monthly relations equal a full refresh of them
+    at that point (the evenings make later runs rebuild most months, which would hide a month a
+    morning failed to rebuild in the final comparison)."""
+    assert len(scenario.monthly_mismatches) == (len(MORNING_BATCHES) + 1) * len(MONTHLY_MODELS)
+    for label, model, rows, only_mornings, only_fresh in scenario.monthly_mismatches:
+        assert rows > 0, (label, model)
+        assert (only_mornings, only_fresh) == (0, 0), (label, model)
 
 
 @pytest.mark.parametrize(
