@@ -93,8 +93,8 @@ class Scenario:
     fixed_material: str
     fixed_rows: int
     # the morning after dim_material alone: rows it wrote, facts of the material still unknown
-    rewritten_without_stamp: int
-    unknown_without_stamp: int
+    rewritten_unrecorded: int
+    unknown_unrecorded: int
     # the morning after the changes were recorded: rows it wrote, rows the fact holds
     rewritten_rows: int
     fact_rows: int
@@ -308,15 +308,25 @@ def scenario(tmp_path_factory, monkeypatch_module) -> Scenario:
         finally:
             con.close()
 
-    # the dimension alone: the stamp has not moved, so the morning enriches no held fact again
+    def evening_then_morning() -> int:
+        """A real evening (land, build `tag:evening`), then a morning without new fact files:
+        the sales fact rows that morning wrote."""
+        land("evening")
+        dbt("run", "--select", "tag:evening")
+        land("morning")
+        built = last_build()
+        dbt("run", "--select", *INCREMENTAL_MODELS)
+        return written_since(built)
+
+    # the dimension alone, its change not recorded: the morning enriches no held fact again
     dbt("run", "--select", "dim_material")
     land("morning")
     built = last_build()
     dbt("run", "--select", *INCREMENTAL_MODELS)
-    rewritten_without_stamp = written_since(built)
+    rewritten_unrecorded = written_since(built)
     con = duckdb.connect(str(duckdb_path))
     try:
-        (unknown_without_stamp,) = con.execute(
+        (unknown_unrecorded,) = con.execute(
             "select count(*) from marts.fct_secondary_sales"
             " where is_unknown_material and material_code = ?",
             [fixed_material],
@@ -395,12 +405,7 @@ def scenario(tmp_path_factory, monkeypatch_module) -> Scenario:
     path = landing / "customer_master" / customer_drop / "part-900.parquet"
     schema = datasets["customer_master"].schema
     pq.write_table(pa.Table.from_pylist([retailer], schema=schema), path)
-    land("evening")
-    dbt("run", "--select", "tag:evening")
-    land("morning")
-    built = last_build()
-    dbt("run", "--select", *INCREMENTAL_MODELS)
-    rewritten_after_deactivation = written_since(built)
+    rewritten_after_deactivation = evening_then_morning()
     con = duckdb.connect(str(duckdb_path))
     try:
         # rows of the distribution mart whose universe is not the current master's
@@ -419,12 +424,7 @@ def scenario(tmp_path_factory, monkeypatch_module) -> Scenario:
     path = landing / "tsr_hierarchy" / tsr_drop / "part-900.parquet"
     schema = datasets["tsr_hierarchy"].schema
     pq.write_table(pa.Table.from_pylist([tsr_version], schema=schema), path)
-    land("evening")
-    dbt("run", "--select", "tag:evening")
-    land("morning")
-    built = last_build()
-    dbt("run", "--select", *INCREMENTAL_MODELS)
-    rewritten_after_evening = written_since(built)
+    rewritten_after_evening = evening_then_morning()
 
     # 5. incremental results aside, then a full refresh of the same models
     con = duckdb.connect(str(duckdb_path))
@@ -440,8 +440,8 @@ def scenario(tmp_path_factory, monkeypatch_module) -> Scenario:
         duckdb_path,
         fixed_material,
         fixed_rows,
-        rewritten_without_stamp,
-        unknown_without_stamp,
+        rewritten_unrecorded,
+        unknown_unrecorded,
         rewritten,
         fact_rows,
         (moved_tsr, tsr_moved_on, tsr_version["territory_code"].strip().upper(), tsr_rows),
@@ -697,8 +697,8 @@ def test_held_facts_are_enriched_again_once_the_changes_are_recorded(scenario):
     """The morning after dim_material alone (its change not recorded by int_master_data_changes)
     wrote no fact row and left the facts of the late material unknown; the morning after the
     changes were recorded rewrote exactly the facts of that material, which fixed them."""
-    assert scenario.rewritten_without_stamp == 0
-    assert scenario.unknown_without_stamp == scenario.fixed_rows > 0
+    assert scenario.rewritten_unrecorded == 0
+    assert scenario.unknown_unrecorded == scenario.fixed_rows > 0
     assert scenario.rewritten_rows == scenario.fixed_rows
 
 
