@@ -316,12 +316,13 @@ winners as (
     facts to enrich again: those no winner replaces, of a member that changed since the fact's
     last build. `members` maps a column of the fact to the kind of member it names in
     int_master_data_changes (imported by the model as `master_data_changes`), e.g.
-    `{'retailer_code': 'customer'}`. Only the evening build changes the dimensions and records
-    the changes; a morning between two evening builds has none pending and reads no held fact
-    (decided when the model runs, macros/master_data_changes.sql), and the morning after an
-    evening build reads the held facts' member columns once and enriches again the rows of the
-    members that changed: a new retailer's facts lose their unknown flag, a TSR's facts follow
-    its new hierarchy version, a remapped code's facts their new material. The version choice
+    `{'retailer_code': 'customer'}`. The evening build changes the dimensions and records the
+    changes (the morning build records any it left unrecorded, before the facts); with none
+    pending, a run reads no held fact (decided when the model runs,
+    macros/master_data_changes.sql), and otherwise it scans the held facts once, joins their
+    member columns to the pending changes and enriches again the rows of the members that
+    changed: a new retailer's facts lose their unknown flag, a TSR's facts follow its new
+    hierarchy version, a remapped code's facts their new material. The version choice
     (R3) of a held fact never changes here: it depends only on the landed rows. `columns` are
     the fact's landed columns (amounts already signed), in `new_facts` order. See the
     `sales_fact_incremental_design` doc block. -#}
@@ -329,7 +330,7 @@ winners as (
 {% if is_incremental() -%}
 {%- set pending = datawiz.pending_master_data_changes(this, members.values() | unique | list) %}
 {%- if pending['any'] %}
--- the members changed by an evening build since this fact was last built
+-- the members whose change was recorded since this fact was last built
 pending_changes as (
     select member_kind, member_code
     from master_data_changes

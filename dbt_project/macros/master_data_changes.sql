@@ -11,8 +11,10 @@
     {%- set parts = [] -%}
     {%- for column in columns -%}
         {%- set text = datawiz.to_text(column) -%}
+        {#- a case, not coalesce(concat(...)): DuckDB's concat skips a null, StarRocks' is null -#}
         {%- do parts.append(
-            "coalesce(concat(" ~ datawiz.to_text("length(" ~ text ~ ")") ~ ", ':', " ~ text ~ "), 'N')"
+            "case when " ~ column ~ " is null then 'N' else concat("
+            ~ datawiz.to_text("length(" ~ text ~ ")") ~ ", ':', " ~ text ~ ") end"
         ) -%}
     {%- endfor -%}
     md5({{ datawiz.ordered_text_agg("concat(" ~ parts | join(", '~', ") ~ ")", order_by) }})
