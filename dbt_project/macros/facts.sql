@@ -188,9 +188,14 @@
         where {{ where }}
         {%- endif %}
     {%- endset -%}
-    {%- set value = run_query(query).columns[0].values()[0] -%}
-    {#- concat() of a null is null on StarRocks, the bare letter on DuckDB -#}
-    {{ return(none if value is none or value == 'v' else value[1:]) }}
+    {{ return(datawiz.text_of_value(run_query(query).columns[0].values()[0])) }}
+{%- endmacro %}
+
+
+{#- The value of a `concat('v', <text of a value>)` read by a query (see max_value_as_text): none
+    for a null (concat() of a null is null on StarRocks, the bare letter on DuckDB). -#}
+{% macro text_of_value(lettered) -%}
+    {{ return(none if lettered is none or lettered == 'v' else lettered[1:]) }}
 {%- endmacro %}
 
 

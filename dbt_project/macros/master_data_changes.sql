@@ -1,5 +1,5 @@
-{#- What the incremental facts and the distribution-depth mart need to know of an evening build:
-    which members of the master data changed (int_master_data_changes), so that a morning
+{#- What the incremental facts and the distribution-depth mart need to know of a build of the
+    dimensions: which members of the master data changed (int_master_data_changes), so that a morning
     enriches again only the held facts of those members. -#}
 
 
@@ -88,7 +88,7 @@
             (select count(*) from pending where member_kind = 'all')
     {%- endset -%}
     {%- set row = run_query(query).rows[0] -%}
-    {%- set built = none if row[0] is none or row[0] == 'v' else row[0][1:] -%}
+    {%- set built = datawiz.text_of_value(row[0]) -%}
     {{ return({
         'filter': '1 = 1' if built is none else "_built_at > '" ~ built ~ "'",
         'any': row[1] | int > 0,

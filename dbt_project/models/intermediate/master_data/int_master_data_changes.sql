@@ -1,14 +1,14 @@
-{#- The members of the master data that changed in an evening build, one row per member and
-    kind: what a fact or the distribution-depth mart read of it is new since. Incremental: each
-    build compares a fingerprint of every member with the one held and writes the members whose
-    fingerprint differs (new, changed, or gone: a null fingerprint), with `_built_at`. A
-    morning enriches again only the held facts of the members written since the fact's own last
-    build (macros/master_data_changes.sql), instead of every fact after every evening. The
-    first build (or a full refresh) writes every member and an `all` row: everything is pending.
-    Built by the evening build after the dimensions, and by the morning build before the facts:
-    dimensions rebuilt by an evening build that failed before this model (or by hand) are
-    recorded before any fact is enriched with them. See the `sales_fact_incremental_design` doc
-    block. -#}
+{#- The members of the master data that changed, one row per member and kind, as of the last
+    build: what a fact or the distribution-depth mart read of a member is new since.
+    Incremental: each build compares a fingerprint of every member with the one held and writes
+    the members whose fingerprint differs (new, changed, or gone: a null fingerprint), with
+    `_built_at`. A morning enriches again only the held facts of the members written since the
+    fact's own last build (macros/master_data_changes.sql), instead of every fact after every
+    evening. The first build (or a full refresh) writes every member and an `all` row:
+    everything is pending. Built by the evening build after the dimensions, and by the morning
+    build before the facts: dimensions rebuilt by an evening build that failed before this
+    model are recorded before any fact is enriched with them (a dimension rebuilt by hand must
+    be built with this model). See the `sales_fact_incremental_design` doc block. -#}
 {{ config(
     pre_hook=["{{ datawiz.long_text_agg_session() }}"],
     **datawiz.upsert_config(key=['member_kind', 'member_code'], buckets=1)
