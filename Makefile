@@ -15,7 +15,9 @@ $(UV):
 	python3 -m venv .venv-uv && .venv-uv/bin/pip install -q uv
 
 .venv/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --all-groups -q
+	# compiled once here: with no bytecode (uv writes none by default, and PYTHONDONTWRITEBYTECODE
+	# stops Python writing it) every process compiles dbt again on import, 7 s instead of 3 s
+	$(UV) sync --frozen --all-groups -q --compile-bytecode
 	touch $@
 
 venv: .venv/.synced  ## create .venv from uv.lock
