@@ -25,7 +25,9 @@ settings (environment variables, also read from .env in the working directory):
   DATAWIZ_DUCKDB_PATH     DuckDB warehouse file             (default data/warehouse.duckdb)
   DATAWIZ_STARROCKS_HOST, _QUERY_PORT (9030), _HTTP_PORT (8030), _USER, _PASSWORD
   AZURE_STORAGE_CONNECTION_STRING, or DATAWIZ_AZURE_ACCOUNT_URL + DATAWIZ_AZURE_SAS_TOKEN
-  DATAWIZ_LOAD_TIMEOUT_SECONDS, DATAWIZ_DBT_TIMEOUT_SECONDS  per-step timeouts
+  DATAWIZ_<STEP>_TIMEOUT_SECONDS   per-step timeouts: LOAD, DBT, BACKUP (3600), CONSTANTS
+                                  (600), ROLLUPS (1800), MAINTAIN (14400)
+  DATAWIZ_DBT_THREADS (2)          dbt's threads
   DATAWIZ_MONGO_URI, DATAWIZ_MONGO_DATABASE (datawiz)    business constants (unset: skipped)
   DATAWIZ_SMTP_HOST, _PORT (587), _USER, _PASSWORD, _FROM, _TLS (starttls|ssl|none)
   DATAWIZ_ALERT_TO (comma-separated), DATAWIZ_ALERT_ON (failure|warning|always|never)

@@ -89,6 +89,15 @@ class Settings:
     morning_at: str = "06:30"
     maintain_at: str = "03:00"  # on the 1st of each month
     history_keep_days: int = 400
+    # a step that runs longer is stopped and retried (orchestrate.py, pipeline/runner.py)
+    load_timeout_seconds: int = 3600
+    dbt_timeout_seconds: int = 3600
+    backup_timeout_seconds: int = 3600
+    constants_timeout_seconds: int = 600
+    rollups_timeout_seconds: int = 1800
+    maintain_timeout_seconds: int = 4 * 3600
+    # dbt's threads (the profile reads DATAWIZ_DBT_THREADS, set from here)
+    dbt_threads: int = 2
 
     @classmethod
     def from_env(cls, dotenv: Path | None = None, **overrides) -> Settings:

@@ -83,6 +83,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     env["DATAWIZ_STARROCKS_QUERY_PORT"] = str(settings.starrocks_query_port)
     env["DATAWIZ_STARROCKS_USER"] = settings.starrocks_user
     env["DATAWIZ_STARROCKS_PASSWORD"] = settings.starrocks_password
+    env["DATAWIZ_DBT_THREADS"] = str(settings.dbt_threads)
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     env.setdefault("DO_NOT_TRACK", "1")
     return env

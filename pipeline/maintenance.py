@@ -129,7 +129,7 @@ def maintenance_steps(settings: Settings, dbt_timeout: float | None = None) -> l
 
 
 def run_maintenance(settings: Settings, echo=print, observers=None) -> RunReport:
-    from pipeline.pipelines import execute, new_run, settings_timeout
+    from pipeline.pipelines import execute, new_run, step_timeout
 
-    steps = maintenance_steps(settings, dbt_timeout=settings_timeout("MAINTAIN", 4 * 3600))
+    steps = maintenance_steps(settings, dbt_timeout=step_timeout(settings, "maintain"))
     return execute(new_run(WINDOW), steps, settings, command=WINDOW, echo=echo, observers=observers)

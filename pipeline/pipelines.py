@@ -86,7 +86,7 @@ AUDIT_ARGS = ["test", "--select", "tag:audit", "--exclude-resource-type", "unit_
 
 def dbt_build_step(settings: Settings, window: str, full_refresh: bool = False) -> StepOutcome:
     args = dbt_build_args(window, full_refresh)
-    result = run_dbt(args, settings, timeout=settings_timeout("DBT", 3600))
+    result = run_dbt(args, settings, timeout=step_timeout(settings, "dbt"))
     return dbt_outcome(result)
 
 
@@ -112,7 +112,7 @@ def audit_step(settings: Settings) -> StepOutcome:
             # fact extracts landed, yet no morning build has made the facts: say so
             return StepOutcome(detail + " although fact extracts have landed", None, warning=True)
         return StepOutcome(detail, skipped=True)
-    return dbt_outcome(run_dbt(AUDIT_ARGS, settings, timeout=settings_timeout("DBT", 3600)))
+    return dbt_outcome(run_dbt(AUDIT_ARGS, settings, timeout=step_timeout(settings, "dbt")))
 
 
 def _node_name(node: dict) -> str:
@@ -160,7 +160,7 @@ def freshness_step(settings: Settings, window: str) -> StepOutcome:
     YAML): stale extracts are reported and alerted, and the build still runs on what there is."""
     names = [d.name for d in ds.select(window)]
     args = ["source", "freshness", "--select", *[f"source:landing.{n}" for n in names]]
-    result = run_dbt(args, settings, timeout=settings_timeout("DBT", 3600))
+    result = run_dbt(args, settings, timeout=step_timeout(settings, "dbt"))
     stale = [
         f"{n['unique_id'].rsplit('.', 1)[-1]}: {n.get('status')} (last load "
         f"{str(n.get('max_loaded_at', '?'))[:19]})"
@@ -173,8 +173,10 @@ def freshness_step(settings: Settings, window: str) -> StepOutcome:
     )
 
 
-def settings_timeout(step: str, default: float) -> float:
-    return float(os.environ.get(f"DATAWIZ_{step}_TIMEOUT_SECONDS", default))
+def step_timeout(settings: Settings, step: str) -> float:
+    """A step's timeout in seconds: `DATAWIZ_<STEP>_TIMEOUT_SECONDS`, from the environment or
+    `.env` like every setting (Settings)."""
+    return float(getattr(settings, f"{step}_timeout_seconds"))
 
 
 def steps_for(
@@ -190,7 +192,7 @@ def steps_for(
                 "backup",
                 lambda: backup_step(settings),
                 retries=2,
-                timeout=settings_timeout("BACKUP", 3600),
+                timeout=step_timeout(settings, "backup"),
                 required=False,
                 window=window,
             )
@@ -200,7 +202,7 @@ def steps_for(
             f"load-{window}",
             lambda: load_step(settings, window, run.run_id),
             retries=2,
-            timeout=settings_timeout("LOAD", 3600),
+            timeout=step_timeout(settings, "load"),
             window=window,
         )
     )
@@ -229,7 +231,7 @@ def steps_for(
                 "constants",
                 lambda: publish_constants(settings, run.started_at),
                 retries=2,
-                timeout=settings_timeout("CONSTANTS", 600),
+                timeout=step_timeout(settings, "constants"),
                 needs=(f"dbt-{window}",),
                 window=window,
             )
@@ -242,7 +244,7 @@ def steps_for(
                 "audit",
                 lambda: audit_step(settings),
                 retries=1,
-                timeout=settings_timeout("DBT", 3600),
+                timeout=step_timeout(settings, "dbt"),
                 window=window,
             )
         )
@@ -254,7 +256,7 @@ def steps_for(
                 "refresh-rollups",
                 lambda: refresh_rollups_step(settings),
                 retries=1,
-                timeout=settings_timeout("ROLLUPS", 1800),
+                timeout=step_timeout(settings, "rollups"),
                 required=False,
                 window=window,
             )

@@ -128,8 +128,11 @@ def _notify(observers: Sequence[Observer], method: str, *args) -> None:
             log.exception("%s.%s failed (ignored)", type(observer).__name__, method)
 
 
-class StepTimeout(TransientError):
-    pass
+class StepTimeout(BaseException):
+    """A step ran past its timeout. Raised by the alarm inside whatever the step was doing, so
+    it derives from BaseException, as KeyboardInterrupt does: a step's own `except Exception`
+    (the loader's per-file handling, the backup's per-blob one) cannot swallow it and go on
+    past the deadline. The runner treats it as transient: the step is retried."""
 
 
 @contextmanager
@@ -218,7 +221,7 @@ def _run_one(step: Step, backoff: float, scrub: Callable[[str], str] = redact) -
                 datetime.now(UTC),
                 out.children,
             )
-        except TransientError as exc:
+        except (TransientError, StepTimeout) as exc:
             if attempt <= step.retries:
                 wait = backoff * 2 ** (attempt - 1)
                 log.warning(

@@ -397,3 +397,75 @@ def test_the_schedules_select_the_audits_apart(tmp_path, monkeypatch):
     assert morning and not audits & morning
     assert "not_null_fct_secondary_sales_invoice_no" in morning
     assert not audits & selected(dbt_build_args("evening"))
+
+
+def test_a_load_past_its_timeout_is_stopped_retried_and_picked_up_by_the_next_run(
+    landing, tmp_path, monkeypatch
+):
+    """The step's alarm goes off inside the loader's per-file `except Exception`: the load must
+    stop there (each attempt at its deadline), not mark the file failed and go on to the next
+    one past the deadline; nothing is half-landed, and the next run lands every file."""
+    from loader.sources.local import LocalSource
+    from pipeline.runner import run_steps
+
+    real_open = LocalSource.open
+    opened: list[str] = []
+
+    def hanging_open(self, file):
+        opened.append(file.path)
+        time.sleep(30)
+        return real_open(self, file)
+
+    monkeypatch.setattr(LocalSource, "open", hanging_open)
+    warehouse = tmp_path / "wh.duckdb"
+    settings = Settings(source=str(landing), duckdb_path=str(warehouse), load_timeout_seconds=1)
+    (step,) = [s for s in pipelines.steps_for("morning", settings) if s.name == "load-morning"]
+    assert step.timeout == 1 and step.retries == 2
+    t0 = time.perf_counter()
+    report = run_steps("morning", [step], backoff=0.01, echo=lambda _line: None)
+    elapsed = time.perf_counter() - t0
+    (result,) = report.results
+    assert result.status == "failed"
+    assert "timed out after 1s" in result.detail
+    assert result.attempts == 3
+    # one file opened per attempt, each attempt stopped at its deadline (the two files would
+    # take 30 s each if the loader swallowed the alarm)
+    assert len(opened) == 3
+    assert elapsed < 10
+
+    monkeypatch.setattr(LocalSource, "open", real_open)
+    outcome = pipelines.load_step(settings, "morning")
+    assert outcome.ok and outcome.rows == 30
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from raw.fis").fetchall() == [(30,)]
+
+
+def test_step_timeouts_and_dbt_threads_come_from_dotenv_too(tmp_path, monkeypatch):
+    from loader.errors import TerminalError
+    from pipeline.dbt import dbt_env
+
+    for name in (
+        "DATAWIZ_LOAD_TIMEOUT_SECONDS",
+        "DATAWIZ_DBT_TIMEOUT_SECONDS",
+        "DATAWIZ_DBT_THREADS",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("DATAWIZ_LOAD_TIMEOUT_SECONDS=7\nDATAWIZ_DBT_THREADS=3\n")
+    monkeypatch.setenv("DATAWIZ_DBT_TIMEOUT_SECONDS", "11")  # the environment works as before
+    settings = Settings.from_env(dotenv=dotenv)
+    timeouts = {s.name: s.timeout for s in pipelines.steps_for("evening", settings)}
+    assert timeouts["load-evening"] == 7
+    # dbt's timeout goes to the dbt command itself, whose child is killed when it passes
+    dbt_timeouts = []
+    monkeypatch.setattr(
+        pipelines,
+        "run_dbt",
+        lambda args, settings, timeout=None: dbt_timeouts.append(timeout) or DbtResult(args, 0),
+    )
+    pipelines.dbt_build_step(settings, "evening")
+    assert dbt_timeouts == [11]
+    assert dbt_env(settings)["DATAWIZ_DBT_THREADS"] == "3"
+    dotenv.write_text("DATAWIZ_LOAD_TIMEOUT_SECONDS=an hour\n")
+    with pytest.raises(TerminalError, match="DATAWIZ_LOAD_TIMEOUT_SECONDS must be an integer"):
+        Settings.from_env(dotenv=dotenv)
