@@ -47,8 +47,7 @@ format: venv
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
 
-test: venv node  ## lint + all tests (the StarRocks suite skips with a reason when no server answers)
-	.venv/bin/ruff check .
+test: lint node  ## lint + all tests (the StarRocks suite skips with a reason when no server answers)
 	.venv/bin/pytest -q
 
 test-starrocks: venv  ## the pipeline against a real StarRocks (docker compose up -d first); skips with the reason if none answers
