@@ -41,11 +41,31 @@
     are ignored entirely) and `deduplicated` (its rows ranked per key, newest first, rows with a
     null required column dropped). The model selects `version_rank = 1` from `deduplicated`.
     Last tie-break: the later load, for a file re-uploaded under the same name (same file and
-    row numbers, new content), whose newer content must win. -#}
-{% macro current_drop_versions(from_cte, key, required, updated_at='updated_at') -%}
+    row numbers, new content), whose newer content must win.
+    A drop is a full snapshot only when all its files landed: a drop with a file whose latest
+    ledger entry is a quarantine (nothing of it landed) is not current, and the greatest whole
+    drop stays current until the file is re-delivered or a later whole drop lands (our reading
+    of R3: a partial snapshot would drop every member the bad file held). -#}
+{% macro current_drop_versions(from_cte, dataset, key, required, updated_at='updated_at') -%}
+partial_drops as (
+    select distinct {{ datawiz.drop_date('file_path') }} as drop_date
+    from (
+        select
+            file_path,
+            status,
+            row_number() over (partition by file_path order by loaded_at desc) as entry_rank
+        from {{ source('loader', 'load_ledger') }}
+        where dataset = '{{ dataset }}'
+    ) as entries
+    where entry_rank = 1 and status = 'quarantined'
+),
+
 current_drop as (
     select * from {{ from_cte }}
-    where drop_date = (select max(drop_date) from {{ from_cte }})
+    where drop_date = (
+        select max(drop_date) from {{ from_cte }}
+        where drop_date not in (select drop_date from partial_drops where drop_date is not null)
+    )
 ),
 
 deduplicated as (

@@ -33,6 +33,7 @@ renamed as (
 
 {{ datawiz.current_drop_versions(
     'renamed',
+    dataset='customer_master',
     key=['customer_code'],
     required=['customer_code'],
 ) }}

@@ -24,6 +24,7 @@ renamed as (
 -- the map has no updated_at: the later file, then the later row wins
 {{ datawiz.current_drop_versions(
     'renamed',
+    dataset='material_code_map',
     key=['old_material_code', 'effective_from'],
     required=['old_material_code', 'effective_from'],
     updated_at=none,

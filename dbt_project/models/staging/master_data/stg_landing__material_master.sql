@@ -34,6 +34,7 @@ renamed as (
 
 {{ datawiz.current_drop_versions(
     'renamed',
+    dataset='material_master',
     key=['material_code'],
     required=['material_code'],
 ) }}

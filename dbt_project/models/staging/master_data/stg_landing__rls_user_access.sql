@@ -28,6 +28,7 @@ renamed as (
 -- null by design for NATIONAL rows, so only e-mail and level must be present
 {{ datawiz.current_drop_versions(
     'renamed',
+    dataset='rls_user_access',
     key=['user_email', 'access_level', 'access_value'],
     required=['user_email', 'access_level'],
     updated_at=none,

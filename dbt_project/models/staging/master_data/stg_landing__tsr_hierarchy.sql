@@ -32,6 +32,7 @@ renamed as (
 
 {{ datawiz.current_drop_versions(
     'renamed',
+    dataset='tsr_hierarchy',
     key=['tsr_code', 'effective_from'],
     required=['tsr_code', 'effective_from'],
 ) }}
