@@ -262,6 +262,32 @@ def test_rows_starrocks_rejects_fail_the_file_with_the_rows_shown(tmp_path, doub
     assert sql(double, "select count(*) from raw.load_ledger") == [(0,)]
 
 
+def test_text_longer_than_a_varchar_quarantines_the_file_others_load(tmp_path, double):
+    """StarRocks would reject the row on every run (a VARCHAR holds 65,533 bytes) and the file
+    would fail for good: it is a bad file for this target, quarantined with the column and row
+    named, and nothing of it lands, even from the batch before the long value."""
+    root = tmp_path / "landing"
+    write_parquet(root, "fis/dt=2026-11-01/part-001.parquet", fis_table(50))
+    table = fis_table(200, start=50)
+    codes = table.column("retailer_code").to_pylist()
+    codes[150] = "R" * 70_000
+    table = table.set_column(
+        table.schema.get_field_index("retailer_code"), "retailer_code", pa.array(codes)
+    )
+    write_parquet(root, "fis/dt=2026-11-02/part-001.parquet", table)
+    report = run(root, double, ds.select(names=["fis"]))  # 100 rows per batch
+    status = {r.file.path: (r.status, r.error) for r in report.results}
+    assert status["fis/dt=2026-11-01/part-001.parquet"] == ("loaded", None)
+    bad_status, reason = status["fis/dt=2026-11-02/part-001.parquet"]
+    assert bad_status == "quarantined"
+    assert "column retailer_code row 150: a text of 70,000 bytes" in reason
+    assert sql(double, "select count(*) from raw.fis") == [(50,)]
+    assert sorted(sql(double, "select status from raw.load_ledger")) == [
+        ("loaded",),
+        ("quarantined",),
+    ]
+
+
 # ------------------------------------------------------------------------------ schema drift
 def test_declared_column_added_later_is_added_to_the_table(tmp_path, double):
     fis = ds.load_datasets()["fis"]

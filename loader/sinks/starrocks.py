@@ -33,14 +33,15 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from loader.datasets import Dataset
-from loader.errors import TerminalError, TransientError
+from loader.errors import BadFileError, TerminalError, TransientError
 from loader.sinks import LEDGER_TABLE, LedgerEntry
 from loader.stream_load import DEFAULT_CHUNK_BYTES, StreamLoadClient, make_label
 
@@ -61,6 +62,29 @@ _LEDGER_COLUMNS = [
     ("duration_ms", "bigint"),
     ("run_id", "varchar(64)"),
 ]
+
+
+def fitting_text(batches: Iterable[pa.RecordBatch], path: str) -> Iterator[pa.RecordBatch]:
+    """The batches, each checked first: a text value longer than a StarRocks VARCHAR can hold
+    (MAX_TEXT bytes) makes the file a bad file for this target (BadFileError: quarantined,
+    with the column and row named), where StarRocks would reject the rows on every run and
+    the file would fail, and hold back the builds, until someone stepped in."""
+    first_row = 0
+    for batch in batches:
+        for name, column in zip(batch.schema.names, batch.columns, strict=True):
+            if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+                continue
+            too_long = pc.greater(pc.binary_length(column), MAX_TEXT)
+            if pc.any(too_long).as_py():
+                row = pc.index(too_long, True).as_py()
+                size = pc.binary_length(column)[row].as_py()
+                raise BadFileError(
+                    path,
+                    f"column {name} row {first_row + row}: a text of {size:,} bytes, longer "
+                    f"than the {MAX_TEXT:,} bytes a StarRocks VARCHAR holds",
+                )
+        first_row += batch.num_rows
+        yield batch
 
 
 def starrocks_type(t: pa.DataType) -> str:
@@ -290,7 +314,11 @@ class StarRocksSink:
         started = time.perf_counter()
         label = make_label(self.database, dataset.name, entry.file.path, entry.file.version)
         result = self.client.load_batches(
-            self.database, dataset.name, dataset.landed_schema, reader, label=label
+            self.database,
+            dataset.name,
+            dataset.landed_schema,
+            fitting_text(reader, entry.file.path),
+            label=label,
         )
         ms = int((time.perf_counter() - started) * 1000)
         # only now, with the rows committed (or found committed under this label)
