@@ -19,7 +19,8 @@ from loader.settings import Settings
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
 HELP_EPILOG = """\
-settings (environment variables, also read from .env in the working directory):
+settings (environment variables, also read from .env in the working directory, or from the
+file DATAWIZ_DOTENV names):
   DATAWIZ_SOURCE          landing folder or az://<container>/<prefix>  (default data/landing)
   DATAWIZ_TARGET          duckdb | starrocks                           (default duckdb)
   DATAWIZ_DUCKDB_PATH     DuckDB warehouse file             (default data/warehouse.duckdb)

@@ -33,8 +33,11 @@ def read_dotenv(path: Path) -> dict[str, str]:
 
 
 def _env(dotenv: Path | None = None) -> dict[str, str]:
-    """The environment wins over .env (cron sets the environment explicitly)."""
-    merged = read_dotenv(dotenv if dotenv is not None else Path.cwd() / ".env")
+    """The environment wins over .env (cron sets the environment explicitly). The .env read is
+    `dotenv`, else the file DATAWIZ_DOTENV names (cron can point at one), else ./.env."""
+    if dotenv is None:
+        dotenv = Path(os.environ.get("DATAWIZ_DOTENV") or Path.cwd() / ".env")
+    merged = read_dotenv(dotenv)
     merged.update(os.environ)
     return merged
 

@@ -8,7 +8,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-# Tests never read the developer's own .env or write to the default warehouse.
+# Tests never read the developer's own .env (Settings.from_env reads the file DATAWIZ_DOTENV
+# names; a test of .env passes its own) or write to the default warehouse.
+os.environ["DATAWIZ_DOTENV"] = "/nonexistent/.env"
 os.environ.setdefault("DATAWIZ_DUCKDB_PATH", "/nonexistent/set-by-the-test.duckdb")
 
 pytest_plugins = [

@@ -469,3 +469,16 @@ def test_step_timeouts_and_dbt_threads_come_from_dotenv_too(tmp_path, monkeypatc
     dotenv.write_text("DATAWIZ_LOAD_TIMEOUT_SECONDS=an hour\n")
     with pytest.raises(TerminalError, match="DATAWIZ_LOAD_TIMEOUT_SECONDS must be an integer"):
         Settings.from_env(dotenv=dotenv)
+
+
+def test_settings_read_the_dotenv_file_datawiz_dotenv_names(tmp_path, monkeypatch):
+    """Cron can point at a .env anywhere; the test session itself points it nowhere, so a
+    developer's .env in the project never reaches a test."""
+    monkeypatch.delenv("DATAWIZ_SOURCE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("DATAWIZ_SOURCE=a developer's own\n")
+    assert Settings.from_env().source == Settings().source  # the session's: no file
+    dotenv = tmp_path / "datawiz.env"
+    dotenv.write_text("DATAWIZ_SOURCE=az://extracts/sales\n")
+    monkeypatch.setenv("DATAWIZ_DOTENV", str(dotenv))
+    assert Settings.from_env().source == "az://extracts/sales"
