@@ -7,7 +7,8 @@ import fcntl
 import os
 import secrets
 import shlex
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,7 +51,37 @@ def new_run(pipeline: str) -> RunContext:
     return RunContext(run_id, pipeline, now)
 
 
-def load_step(settings: Settings, window: str, run_id: str | None = None) -> StepOutcome:
+# a load that runs longer prints where it is, this often (cron's log shows a long load moving)
+PROGRESS_EVERY_SECONDS = 60.0
+
+
+def load_progress(step: str, every: float, echo: Callable[[str], None] = print):
+    """A progress callback for `land`: every `every` seconds, one line in the shape of the step
+    lines (`running` for the status) with the files and rows landed so far."""
+    started = last = time.monotonic()
+    rows = 0
+
+    def show(done: int, total: int, result) -> None:
+        nonlocal last, rows
+        rows += result.rows or 0
+        now = time.monotonic()
+        if done < total and now - last >= every:
+            last = now
+            landed = f"{rows:,} rows"
+            echo(
+                f"{step:<18} {'running':<7} {now - started:7.1f}s  {landed:>14}  "
+                f"{done} of {total} files done"
+            )
+
+    return show
+
+
+def load_step(
+    settings: Settings,
+    window: str,
+    run_id: str | None = None,
+    progress_every: float = PROGRESS_EVERY_SECONDS,
+) -> StepOutcome:
     source = open_source(settings.source, settings)
     sink = open_sink(settings)
     try:
@@ -60,6 +91,7 @@ def load_step(settings: Settings, window: str, run_id: str | None = None) -> Ste
             ds.select(window),
             batch_rows=settings.batch_rows,
             run_id=run_id or os.environ.get("DATAWIZ_RUN_ID"),
+            progress=load_progress(f"load-{window}", progress_every),
         )
     finally:
         sink.close()

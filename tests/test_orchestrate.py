@@ -482,3 +482,20 @@ def test_settings_read_the_dotenv_file_datawiz_dotenv_names(tmp_path, monkeypatc
     dotenv.write_text("DATAWIZ_SOURCE=az://extracts/sales\n")
     monkeypatch.setenv("DATAWIZ_DOTENV", str(dotenv))
     assert Settings.from_env().source == "az://extracts/sales"
+
+
+def test_a_long_load_prints_its_progress_in_the_shape_of_the_step_lines(landing, tmp_path, capsys):
+    settings = Settings(source=str(landing), duckdb_path=str(tmp_path / "wh.duckdb"))
+    # every file counts as long here: a line after each file but the last
+    outcome = pipelines.load_step(settings, "morning", progress_every=0)
+    assert outcome.ok
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1
+    name, status, seconds, rows, _, *done = lines[0].split()
+    assert (name, status) == ("load-morning", "running") and seconds.endswith("s")
+    assert int(rows.replace(",", "")) in (10, 20)  # the first file landed (groups: per file)
+    assert " ".join(done) == "1 of 2 files done"
+    # a short load prints nothing but its step line (cron mails stay one line per step)
+    (tmp_path / "wh.duckdb").unlink()
+    pipelines.load_step(settings, "morning")
+    assert capsys.readouterr().out == ""
