@@ -48,14 +48,14 @@ class FileReader:
                     file.path, f"column {col.name} is {have}, cannot be read as {col.data_type}"
                 )
         self.rows_read = 0
-        self.failure: Exception | None = None
+        self.failure: BaseException | None = None
 
     def batches(self, loaded_at: datetime) -> Iterator[pa.RecordBatch]:
         try:
             yield from self._batches(loaded_at)
-        except Exception as exc:
+        except BaseException as exc:
             # the engine consuming the stream wraps this in its own error (or hides it behind an
-            # aborted transaction): keep the real cause for the caller
+            # aborted transaction): keep the real cause for the caller (a step's timeout too)
             self.failure = exc
             raise
 

@@ -27,7 +27,14 @@ from pipeline.dbt import DbtResult, run_dbt
 from pipeline.history import RunHistory
 from pipeline.redact import redact
 from pipeline.rollups import refresh_rollups_step
-from pipeline.runner import Observer, RunReport, Step, StepOutcome, run_steps
+from pipeline.runner import (
+    Observer,
+    RunReport,
+    Step,
+    StepOutcome,
+    check_deadline,
+    run_steps,
+)
 from pipeline.telemetry import dbt_node_timings, tracing_for
 
 WINDOWS = ("evening", "morning")
@@ -55,14 +62,20 @@ def new_run(pipeline: str) -> RunContext:
 PROGRESS_EVERY_SECONDS = 60.0
 
 
-def load_progress(step: str, every: float, echo: Callable[[str], None] = print):
-    """A progress callback for `land`: every `every` seconds, one line in the shape of the step
-    lines (`running` for the status) with the files and rows landed so far."""
+def _print_now(line: str) -> None:
+    print(line, flush=True)  # stdout is a file under cron: the line must not wait in a buffer
+
+
+def load_progress(step: str, every: float, echo: Callable[[str], None] = _print_now):
+    """A progress callback for `land`, called as each file is done: at most every `every`
+    seconds, one line in the shape of the step lines (`running` for the status) with the files
+    and rows landed so far. It also stops the load once the step's timeout has passed."""
     started = last = time.monotonic()
     rows = 0
 
     def show(done: int, total: int, result) -> None:
         nonlocal last, rows
+        check_deadline()  # the step's timeout passed: stop here, not after the next file
         rows += result.rows or 0
         now = time.monotonic()
         if done < total and now - last >= every:

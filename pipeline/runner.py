@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from loader import cancel
 from loader.errors import TerminalError, TransientError
 from pipeline.redact import redact
 
@@ -135,24 +136,50 @@ class StepTimeout(BaseException):
     past the deadline. The runner treats it as transient: the step is retried."""
 
 
+# once the alarm has gone off, it goes off again this often until the step ends: an engine
+# (DuckDB) turns the alarm into an error of its own, which a step may catch and go on with the
+# next item; a call that then blocks is interrupted again, and check_deadline() stops the loop
+REFIRE_SECONDS = 1.0
+_expired: list[str] = []  # the message of the running step's passed deadline (main thread)
+
+
+def check_deadline() -> None:
+    """Raise StepTimeout if the running step's deadline has passed: for a step's own loops,
+    between items (the loader calls it after each file)."""
+    if _expired:
+        raise StepTimeout(_expired[0])
+
+
 @contextmanager
 def _deadline(seconds: float | None, name: str):
     """SIGALRM-based timeout: works for the main thread (cron runs us there); steps that run
-    subprocesses (dbt) also pass their own timeout down so the child is killed."""
+    subprocesses (dbt) also pass their own timeout down so the child is killed. A step that
+    swallowed the alarm and returned late is timed out all the same."""
     if not seconds or threading.current_thread() is not threading.main_thread():
         yield
         return
+    message = f"step {name} timed out after {seconds:.0f}s"
+    active = True
 
     def fire(signum, frame):
-        raise StepTimeout(f"step {name} timed out after {seconds:.0f}s")
+        if not active:
+            return
+        if not _expired:
+            _expired.append(message)
+        signal.setitimer(signal.ITIMER_REAL, REFIRE_SECONDS)
+        cancel.interrupt_all()  # a DuckDB query does not stop for the exception alone
+        raise StepTimeout(message)
 
     previous = signal.signal(signal.SIGALRM, fire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
+        check_deadline()
     finally:
+        active = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        _expired.clear()
 
 
 def run_steps(

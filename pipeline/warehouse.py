@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from loader import cancel
 from loader.errors import TerminalError, TransientError
 from loader.settings import Settings
 from pipeline.redact import redact
@@ -54,7 +55,8 @@ def connect(settings: Settings, *, read_only: bool = False) -> Iterator[Connecti
                 raise TransientError(f"DuckDB file {path} is in use by another process") from None
             raise TerminalError(f"cannot open DuckDB file {path}: {exc}") from None
         try:
-            yield Connection("duckdb", raw)
+            with cancel.registered(raw):  # a step's timeout interrupts a running query
+                yield Connection("duckdb", raw)
         finally:
             raw.close()
         return

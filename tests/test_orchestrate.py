@@ -499,3 +499,38 @@ def test_a_long_load_prints_its_progress_in_the_shape_of_the_step_lines(landing,
     (tmp_path / "wh.duckdb").unlink()
     pipelines.load_step(settings, "morning")
     assert capsys.readouterr().out == ""
+
+
+def test_a_load_whose_engine_hangs_is_stopped_at_its_timeout(landing, tmp_path, monkeypatch):
+    """DuckDB turns the alarm into an error of its own (the query is interrupted), which the
+    loader catches: it falls back to landing file by file, and the next file's query hangs too.
+    The alarm goes off again and the loader checks the deadline after each file, so each attempt
+    ends within about two seconds of its deadline, as a timeout, with nothing landed."""
+    from loader.sinks.duckdb import DuckDBSink
+    from pipeline.runner import run_steps
+
+    def hang(self, *args, **kwargs):
+        self.con.execute("select count(*) from range(1000000000000) as t(i) where i % 7 = 3")
+        raise AssertionError("the query was not interrupted")
+
+    monkeypatch.setattr(DuckDBSink, "write_local_files", hang)
+    monkeypatch.setattr(DuckDBSink, "write", hang)
+    warehouse = tmp_path / "wh.duckdb"
+    settings = Settings(source=str(landing), duckdb_path=str(warehouse), load_timeout_seconds=1)
+    (step,) = [s for s in pipelines.steps_for("morning", settings) if s.name == "load-morning"]
+    t0 = time.perf_counter()
+    report = run_steps("morning", [step], backoff=0.01, echo=lambda _line: None)
+    elapsed = time.perf_counter() - t0
+    (result,) = report.results
+    assert (result.status, result.attempts) == ("failed", 3)
+    assert "timed out after 1s" in result.detail
+    assert elapsed < 3 * (1 + 2 * pipelines_refire()) + 3
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        landed = con.execute("select count(*) from raw.load_ledger").fetchall()
+    assert landed == [(0,)]
+
+
+def pipelines_refire() -> float:
+    from pipeline.runner import REFIRE_SECONDS
+
+    return REFIRE_SECONDS

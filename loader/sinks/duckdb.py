@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from loader import cancel
 from loader.datasets import Dataset
 from loader.sinks import LEDGER_TABLE, LedgerEntry
 
@@ -57,6 +58,7 @@ class DuckDBSink:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.con = duckdb.connect(str(self.path))
+        cancel.register(self.con)  # a step's timeout interrupts a running query
 
     def describe(self) -> str:
         return f"duckdb:{self.path}"
@@ -183,4 +185,5 @@ class DuckDBSink:
         )
 
     def close(self) -> None:
+        cancel.unregister(self.con)
         self.con.close()
