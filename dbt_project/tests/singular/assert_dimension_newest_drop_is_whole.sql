@@ -1,14 +1,9 @@
-{#- A warning, not an error: a dimension's newest drop holds a quarantined file, so an older,
-    whole drop is current (current_drop_versions) and the dimension misses that day's changes
-    until the file is delivered again or a later whole drop lands. One row per such file, with
-    the quarantine reason. -#}
+{#- A warning, not an error: a dimension's newest drop holds a file of which nothing landed
+    (every ledger entry of it a quarantine), so an older, whole drop is current
+    (current_drop_versions) and the dimension misses that day's changes until the file is
+    delivered again and lands, or a later whole drop arrives. One row per such file, with the
+    latest quarantine reason. -#}
 {{ config(severity='warn', tags=['evening']) }}
-
-with
-
-ledger as (
-    select * from {{ source('loader', 'load_ledger') }}
-),
 
 {% set dimensions = {
     'material_master': ref('stg_landing__material_master'),
@@ -18,6 +13,12 @@ ledger as (
     'rls_user_access': ref('stg_landing__rls_user_access'),
 } %}
 
+with
+
+ledger as (
+    select * from {{ source('loader', 'load_ledger') }}
+),
+
 current_drops as (
     {% for dataset, relation in dimensions.items() -%}
     select '{{ dataset }}' as dataset, max(drop_date) as drop_date from {{ relation }}
@@ -25,26 +26,34 @@ current_drops as (
     {% endfor %}
 ),
 
-latest_entries as (
+unlanded_files as (
     select
         dataset,
         file_path,
-        status,
+        {{ datawiz.drop_date('file_path') }} as drop_date
+    from ledger
+    where dataset in ('{{ dimensions.keys() | join("', '") }}')
+    group by dataset, file_path
+    having max(case when status = 'loaded' then 1 else 0 end) = 0
+),
+
+latest_reasons as (
+    select
+        file_path,
         error,
-        {{ datawiz.drop_date('file_path') }} as drop_date,
         row_number() over (partition by file_path order by loaded_at desc) as entry_rank
     from ledger
+    where status = 'quarantined'
 )
 
 select
-    latest_entries.dataset,
-    latest_entries.file_path,
-    latest_entries.drop_date as partial_drop_date,
+    unlanded_files.dataset,
+    unlanded_files.file_path,
+    unlanded_files.drop_date as partial_drop_date,
     current_drops.drop_date as current_drop_date,
-    latest_entries.error
-from latest_entries
-inner join current_drops on latest_entries.dataset = current_drops.dataset
-where
-    latest_entries.entry_rank = 1
-    and latest_entries.status = 'quarantined'
-    and (current_drops.drop_date is null or latest_entries.drop_date > current_drops.drop_date)
+    latest_reasons.error
+from unlanded_files
+inner join current_drops on unlanded_files.dataset = current_drops.dataset
+left join latest_reasons
+    on unlanded_files.file_path = latest_reasons.file_path and latest_reasons.entry_rank = 1
+where current_drops.drop_date is null or unlanded_files.drop_date > current_drops.drop_date
