@@ -56,14 +56,18 @@
 {% macro fiscal_year_label(date_expr, start_month=none) -%}
     {%- set start_month = start_month if start_month is not none else var('fiscal_year_start_month') | int -%}
     {%- set start_year = datawiz.fiscal_year_start_year(date_expr, start_month) -%}
-    {%- if start_month == 1 -%}
+    {#- a null date has no label: DuckDB's concat skips a null where StarRocks' returns null,
+        so the case keeps the two alike (no 'FY-' on DuckDB) -#}
+    case when {{ date_expr }} is null then null else
+    {%- if start_month == 1 %}
     concat('FY', {{ datawiz.to_text(start_year) }})
-    {%- else -%}
+    {%- else %}
     concat(
         'FY',
         {{ datawiz.to_text(start_year) }},
         '-',
         lpad({{ datawiz.to_text('(' ~ start_year ~ ' + 1) % 100') }}, 2, '0')
     )
-    {%- endif -%}
+    {%- endif %}
+    end
 {%- endmacro %}
