@@ -36,7 +36,11 @@ def _env(dotenv: Path | None = None) -> dict[str, str]:
     """The environment wins over .env (cron sets the environment explicitly). The .env read is
     `dotenv`, else the file DATAWIZ_DOTENV names (cron can point at one), else ./.env."""
     if dotenv is None:
-        dotenv = Path(os.environ.get("DATAWIZ_DOTENV") or Path.cwd() / ".env")
+        named = os.environ.get("DATAWIZ_DOTENV")
+        if named and not Path(named).exists():
+            # a typo in a cron line must not run on the defaults (an empty warehouse)
+            raise TerminalError(f"DATAWIZ_DOTENV names {named}, which does not exist")
+        dotenv = Path(named or Path.cwd() / ".env")
     merged = read_dotenv(dotenv)
     merged.update(os.environ)
     return merged

@@ -10,7 +10,7 @@ if str(ROOT) not in sys.path:
 
 # Tests never read the developer's own .env (Settings.from_env reads the file DATAWIZ_DOTENV
 # names; a test of .env passes its own) or write to the default warehouse.
-os.environ["DATAWIZ_DOTENV"] = "/nonexistent/.env"
+os.environ["DATAWIZ_DOTENV"] = os.devnull
 os.environ.setdefault("DATAWIZ_DUCKDB_PATH", "/nonexistent/set-by-the-test.duckdb")
 
 pytest_plugins = [

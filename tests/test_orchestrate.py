@@ -21,6 +21,7 @@ import duckdb
 import pytest
 
 import orchestrate
+from loader.errors import TerminalError
 from loader.settings import PROJECT_ROOT, Settings
 from pipeline import maintenance, pipelines
 from pipeline.dbt import DbtResult
@@ -482,6 +483,10 @@ def test_settings_read_the_dotenv_file_datawiz_dotenv_names(tmp_path, monkeypatc
     dotenv.write_text("DATAWIZ_SOURCE=az://extracts/sales\n")
     monkeypatch.setenv("DATAWIZ_DOTENV", str(dotenv))
     assert Settings.from_env().source == "az://extracts/sales"
+    # a mistyped name stops the run rather than run on the defaults
+    monkeypatch.setenv("DATAWIZ_DOTENV", str(tmp_path / "datawiz.evn"))
+    with pytest.raises(TerminalError, match="DATAWIZ_DOTENV names .*datawiz.evn"):
+        Settings.from_env()
 
 
 def test_a_long_load_prints_its_progress_in_the_shape_of_the_step_lines(landing, tmp_path, capsys):
