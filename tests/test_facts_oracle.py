@@ -22,9 +22,10 @@ The final facts must equal R1-R7 applied to everything landed, with the current 
 
 Interpretations where the spec leaves room (the oracle follows them, and so does the model):
 
-- R1 "all leading and trailing whitespace" is Python's str.strip() (Unicode whitespace). The
-  sample writes only spaces and tabs; the DuckDB macro strips space, \\t, \\n, \\v, \\f, \\r, so
-  a no-break space (U+00A0) would be kept there (not exercised here).
+- R1 "all leading and trailing whitespace" is Python's str.strip() here, Unicode's White_Space
+  in the models (no-break and other Unicode spaces included; a unit test covers them). The two
+  differ only on U+001C-U+001F, which Python strips and Unicode does not call whitespace; the
+  sample writes only spaces and tabs.
 - R2: when a row fails several checks, the reason is the first failing one in the order key
   columns, then the date, then doc_type (the model's order; the spec names no precedence). An
   empty doc_type is null after R1, so "invalid doc_type" too.
