@@ -53,6 +53,8 @@ class FileReader:
     def batches(self, loaded_at: datetime) -> Iterator[pa.RecordBatch]:
         try:
             yield from self._batches(loaded_at)
+        except GeneratorExit:
+            raise  # the stream closed early: no failure of the file
         except BaseException as exc:
             # the engine consuming the stream wraps this in its own error (or hides it behind an
             # aborted transaction): keep the real cause for the caller (a step's timeout too)

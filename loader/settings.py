@@ -37,9 +37,9 @@ def _env(dotenv: Path | None = None) -> dict[str, str]:
     `dotenv`, else the file DATAWIZ_DOTENV names (cron can point at one), else ./.env."""
     if dotenv is None:
         named = os.environ.get("DATAWIZ_DOTENV")
-        if named and not Path(named).exists():
+        if named and (not Path(named).exists() or Path(named).is_dir()):
             # a typo in a cron line must not run on the defaults (an empty warehouse)
-            raise TerminalError(f"DATAWIZ_DOTENV names {named}, which does not exist")
+            raise TerminalError(f"DATAWIZ_DOTENV names {named}, which is not a file")
         dotenv = Path(named or Path.cwd() / ".env")
     merged = read_dotenv(dotenv)
     merged.update(os.environ)

@@ -136,9 +136,11 @@ class StepTimeout(BaseException):
     past the deadline. The runner treats it as transient: the step is retried."""
 
 
-# once the alarm has gone off, it goes off again this often until the step ends: an engine
-# (DuckDB) turns the alarm into an error of its own, which a step may catch and go on with the
-# next item; a call that then blocks is interrupted again, and check_deadline() stops the loop
+# once the alarm has gone off, it goes off again this often until the step ends, and each time
+# interrupts the engines (loader/cancel.py) without raising again: an engine (DuckDB) turns the
+# first alarm's exception into an error of its own, which a step may catch and go on with the
+# next item; a query that then blocks is interrupted again, check_deadline() stops the loop,
+# and a step's cleanup (a rollback, killing a child) is never cut short by a second exception
 REFIRE_SECONDS = 1.0
 _expired: list[str] = []  # the message of the running step's passed deadline (main thread)
 
@@ -153,8 +155,9 @@ def check_deadline() -> None:
 @contextmanager
 def _deadline(seconds: float | None, name: str):
     """SIGALRM-based timeout: works for the main thread (cron runs us there); steps that run
-    subprocesses (dbt) also pass their own timeout down so the child is killed. A step that
-    swallowed the alarm and returned late is timed out all the same."""
+    subprocesses (dbt) also pass their own timeout down so the child is killed. Whatever a
+    step raises once its deadline has passed (DuckDB's "Query interrupted"), or a step that
+    returns late, is a timeout."""
     if not seconds or threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -164,17 +167,23 @@ def _deadline(seconds: float | None, name: str):
     def fire(signum, frame):
         if not active:
             return
+        signal.setitimer(signal.ITIMER_REAL, REFIRE_SECONDS)
+        cancel.interrupt_all()  # a DuckDB query does not stop for an exception alone
         if not _expired:
             _expired.append(message)
-        signal.setitimer(signal.ITIMER_REAL, REFIRE_SECONDS)
-        cancel.interrupt_all()  # a DuckDB query does not stop for the exception alone
-        raise StepTimeout(message)
+            raise StepTimeout(message)
 
     previous = signal.signal(signal.SIGALRM, fire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
         check_deadline()
+    except StepTimeout:
+        raise
+    except BaseException as exc:
+        if _expired:
+            raise StepTimeout(message) from exc
+        raise
     finally:
         active = False
         signal.setitimer(signal.ITIMER_REAL, 0)
