@@ -51,40 +51,63 @@
     null required column dropped). The model selects `version_rank = 1` from `deduplicated`.
     Our readings, for what the spec leaves open:
     - a file re-uploaded under the same name with other content replaces the earlier content in
-      the snapshot: only the latest landed load of each file counts (else an access row the new
-      content revokes at another row number would keep granting access);
+      the snapshot: only the latest landed load of each file counts, by the load ledger (else an
+      access row the new content revokes at another row number, or an empty re-upload, would
+      keep granting access);
     - a drop is a full snapshot only when every file of it landed: a drop with a file of which
       nothing landed (every ledger entry a quarantine) is not current, and the greatest whole
       drop stays current until the file is delivered again and lands, or a later whole drop
       arrives (taking the partial drop would drop every member the bad file held). With no
-      whole drop at all (a first delivery), the greatest drop is current all the same. -#}
+      whole drop at all (a first delivery), the greatest drop is current all the same.
+    The drops are read from the load ledger (a row per file version), not from the rows: a file
+    is in the current drop once its ledger row is written, which the loader does in the same
+    transaction (DuckDB) or right after the Stream Load (StarRocks). -#}
 {% macro current_drop_versions(from_cte, dataset, key, required, updated_at='updated_at') -%}
-partial_drops as (
-    select distinct {{ datawiz.drop_date('file_path') }} as drop_date
+-- what the loader recorded of this dataset's files (small: a row per file version), so the
+-- drop is chosen without reading the rows
+ledger_files as (
+    select
+        file_path,
+        {{ datawiz.drop_date('file_path') }} as drop_date,
+        -- the file's latest landed load: an empty re-upload (every row withdrawn) lands no row
+        -- but is the file's content all the same
+        max(case when status = 'loaded' then loaded_at end) as loaded_at
     from {{ source('loader', 'load_ledger') }}
     where dataset = '{{ dataset }}'
     group by file_path
-    having max(case when status = 'loaded' then 1 else 0 end) = 0
+),
+
+current_drop_date as (
+    -- the greatest drop every file of which landed; with none, the greatest drop with any
+    select coalesce(max(whole_drop), max(drop_date)) as drop_date
+    from (
+        select
+            drop_date,
+            case when min(case when loaded_at is null then 0 else 1 end) = 1
+                then drop_date end as whole_drop
+        from ledger_files
+        group by drop_date
+        having max(loaded_at) is not null
+    ) as drops
 ),
 
 current_drop as (
-    select * from (
+    select landed.* from (
         select
-            *,
+            {{ from_cte }}.*,
             max(_loaded_at) over (partition by _source_file) as _file_loaded_at
         from {{ from_cte }}
-        where drop_date = coalesce(
-            (
-                select max(drop_date) from {{ from_cte }}
-                where drop_date not in (
-                    select drop_date from partial_drops where drop_date is not null
-                )
-            ),
-            (select max(drop_date) from {{ from_cte }})
-        )
+        inner join current_drop_date on {{ from_cte }}.drop_date = current_drop_date.drop_date
     ) as landed
-    -- (a row with no load time, as a unit test's, counts)
-    where _file_loaded_at is null or _loaded_at = _file_loaded_at
+    left join ledger_files on landed._source_file = ledger_files.file_path
+    -- the rows of the file's latest load (its newest rows where the ledger has no entry; a row
+    -- with no load time, as a unit test's, counts). Compared to the second: the ledger row and
+    -- the data rows reach StarRocks by different paths (INSERT, Stream Load), and two loads of
+    -- one file are runs apart
+    where
+        landed._loaded_at is null
+        or date_trunc('second', landed._loaded_at)
+        = date_trunc('second', coalesce(ledger_files.loaded_at, landed._file_loaded_at))
 ),
 
 deduplicated as (
