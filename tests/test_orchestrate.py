@@ -515,7 +515,7 @@ def test_a_load_whose_engine_hangs_is_stopped_at_its_timeout(landing, tmp_path, 
     The alarm goes off again and the loader checks the deadline after each file, so each attempt
     ends within about two seconds of its deadline, as a timeout, with nothing landed."""
     from loader.sinks.duckdb import DuckDBSink
-    from pipeline.runner import run_steps
+    from pipeline.runner import REFIRE_SECONDS, run_steps
 
     def hang(self, *args, **kwargs):
         self.con.execute("select count(*) from range(1000000000000) as t(i) where i % 7 = 3")
@@ -536,16 +536,10 @@ def test_a_load_whose_engine_hangs_is_stopped_at_its_timeout(landing, tmp_path, 
     assert "timed out after 1s" in result.detail
     # each attempt: the deadline, then at most one re-fire for the file that fell back (the
     # loader stops after it); three files would take a re-fire each without that check
-    assert elapsed < 3 * (1 + pipelines_refire()) + 2.5
+    assert elapsed < 3 * (1 + REFIRE_SECONDS) + 2.5
     with duckdb.connect(str(warehouse), read_only=True) as con:
         landed = con.execute("select count(*) from raw.load_ledger").fetchall()
     assert landed == [(0,)]
-
-
-def pipelines_refire() -> float:
-    from pipeline.runner import REFIRE_SECONDS
-
-    return REFIRE_SECONDS
 
 
 def test_a_step_whose_duckdb_query_passes_its_timeout_is_a_timeout_and_retried(tmp_path):

@@ -47,7 +47,7 @@ def test_a_partial_customer_drop_is_not_current_until_its_file_lands(landing_cop
     # the next day's customer drop: every customer renamed, the first half in part-001, the
     # second half in part-002, which arrives as junk and is quarantined
     drops = sorted((landing_copy / "customer_master").glob("dt=*"))
-    current = pq.read_table(sorted(drops[-1].glob("*.parquet"))).drop_columns([])
+    current = pq.read_table(sorted(drops[-1].glob("*.parquet")))
     renamed = current.set_column(
         current.schema.get_field_index("customer_name"),
         "customer_name",
