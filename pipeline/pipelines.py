@@ -139,9 +139,11 @@ AUDITED_FACTS = ("fct_secondary_sales", "fct_primary_dispatch")
 
 
 def audit_step(settings: Settings) -> StepOutcome:
-    """The table-level audits of the facts (dbt tests tagged `audit`: whole-fact key uniqueness,
-    reconciliation with every landed row). Their cost grows with the history held, so they run
-    once a day in the evening, not in the morning build. Skipped until the facts exist."""
+    """The daily audits (dbt tests tagged `audit`): the facts' table-level tests (whole-fact key
+    uniqueness, reconciliation with every landed row), whose cost grows with the history held,
+    so they run once a day in the evening, not in the morning build; and a dimension held back
+    on an older drop for days (an error here, where the evening build only warns). Skipped
+    until the facts exist."""
     if settings.target == "duckdb" and not wh.duckdb_exists(settings):
         return StepOutcome("no warehouse yet: nothing to audit", skipped=True)
     with wh.connect(settings) as con:

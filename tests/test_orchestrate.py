@@ -365,8 +365,8 @@ def test_maintenance_sql_on_starrocks(fresh_starrocks_double):
 
 
 def test_the_schedules_select_the_audits_apart(tmp_path, monkeypatch):
-    """With the real dbt project: the audit step selects exactly the facts' whole-table tests,
-    and neither window's build selects them."""
+    """With the real dbt project: the audit step selects exactly the facts' whole-table tests
+    and the dimensions' hold-back check, and neither window's build selects them."""
     from dbt.cli.main import dbtRunner
 
     from pipeline.dbt import DBT_PROJECT
@@ -392,8 +392,9 @@ def test_the_schedules_select_the_audits_apart(tmp_path, monkeypatch):
         "unique_key_combination",
         "reconciles_with_landing",
         "not_null",  # _built_at, by which the morning's row tests pick their rows
+        "assert_dimension_not_held_back",  # a dimension days behind its drops: an error
     }
-    assert len(audits) == 6
+    assert len(audits) == 7
     morning = selected(dbt_build_args("morning"))
     assert morning and not audits & morning
     assert "not_null_fct_secondary_sales_invoice_no" in morning

@@ -1,7 +1,8 @@
 """A dimension drop with a quarantined file is not a whole snapshot (current_drop_versions): the
 real loader quarantines the bad file, the real evening dbt build keeps the last whole drop
 current (so the members the bad file held do not vanish) and warns, naming the file; once the
-file is delivered again and lands, the drop is whole and current."""
+file is delivered again and lands, the drop is whole and current. Held back for days, the
+dimension fails the evening audit step instead of only warning."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from tests.marts_warehouse import dbt_target_path
 pytestmark = pytest.mark.slow
 
 WARN_TEST = "assert_dimension_newest_drop_is_whole"
+ERROR_TEST = "assert_dimension_not_held_back"  # the evening audit step's, tag `audit`
 
 
 def _customers(duckdb_path) -> dict[str, tuple]:
@@ -38,6 +40,12 @@ def test_a_partial_customer_drop_is_not_current_until_its_file_lands(landing_cop
         assert result.ok, "\n".join(result.failures()) or result.output_tail
         (warn_test,) = [n for n in result.nodes if WARN_TEST in n["unique_id"]]
         return loaded, warn_test
+
+    def held_back_audit():
+        with dbt_target_path(tmp_path / "target"):
+            result = run_dbt(["test", "--select", ERROR_TEST], settings, timeout=600)
+        (node,) = result.nodes
+        return node
 
     _, warn_test = evening()
     assert warn_test["status"] == "pass"
@@ -65,6 +73,20 @@ def test_a_partial_customer_drop_is_not_current_until_its_file_lands(landing_cop
     # the whole drop of the day before stays current: nobody vanished, nobody renamed
     assert _customers(settings.duckdb_path) == before
     assert warn_test["status"] == "warn" and warn_test["failures"] == 1
+    # held back since today: a warning, not yet an error of the audit step
+    assert held_back_audit()["status"] == "pass"
+    # the same, four days on (the quarantine in the ledger made four days older): held back
+    # past dimension_held_back_error_days (3), the audit fails, naming the dataset
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        con.execute(
+            "update raw.load_ledger set loaded_at = loaded_at - interval 4 day where file_path = ?",
+            [f"customer_master/dt={next_day}/part-002.parquet"],
+        )
+    audit = held_back_audit()
+    assert audit["status"] == "fail" and audit["failures"] == 1
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        (compiled,) = con.execute("select * from (" + audit["compiled_code"] + ")").fetchall()
+    assert compiled[0] == "customer_master" and compiled[2] == next_day
 
     # part-002 delivered again, now whole: a new version of the file, landed; the drop is current
     pq.write_table(renamed.slice(half), new_drop / "part-002.parquet")
@@ -74,3 +96,4 @@ def test_a_partial_customer_drop_is_not_current_until_its_file_lands(landing_cop
     assert after.keys() == before.keys()
     assert all(name.startswith("RENAMED ") for name in after.values())
     assert warn_test["status"] == "pass"
+    assert held_back_audit()["status"] == "pass"

@@ -71,3 +71,16 @@
     {%- endif %}
     end
 {%- endmacro %}
+
+{#- The timestamp a whole number of days before now. -#}
+{% macro days_ago(days) -%}
+    {{ return(adapter.dispatch('days_ago', 'datawiz')(days)) }}
+{%- endmacro %}
+
+{% macro default__days_ago(days) -%}
+    (current_timestamp - to_days(cast({{ days }} as integer)))
+{%- endmacro %}
+
+{% macro starrocks__days_ago(days) -%}
+    days_sub(now(), {{ days }})
+{%- endmacro %}

@@ -51,6 +51,65 @@
     {{ source_row }} desc
 {%- endmacro %}
 
+{#- A row per file of the datasets, from the load ledger (small: a row per file version):
+    dataset, file_path, drop_date, `loaded_at` = the file's latest landed load (an empty
+    re-upload, every row withdrawn, lands no row but is the file's content all the same), null
+    when nothing of the file landed (every ledger entry a quarantine: the drop is not whole), and
+    `first_seen_at`, when the loader first met the file. The rule "a drop is whole when every
+    file of it landed" is written once, over these rows: in current_drop_versions and in the
+    tests that watch the dimensions' drops. -#}
+{% macro ledger_files(datasets) -%}
+    select
+        ledger.dataset,
+        ledger.file_path,
+        {{ datawiz.drop_date('ledger.file_path') }} as drop_date,
+        max(case when ledger.status = 'loaded' then ledger.loaded_at end) as loaded_at,
+        min(ledger.loaded_at) as first_seen_at
+    from {{ source('loader', 'load_ledger') }} as ledger
+    where ledger.dataset in ('{{ datasets | join("', '") }}')
+    group by ledger.dataset, ledger.file_path
+{%- endmacro %}
+
+{#- Per dataset, from ledger_files rows (the relation or CTE named): the current drop, the
+    greatest drop every file of which landed; with none, the greatest drop with any landed
+    file. -#}
+{% macro current_drop_dates(ledger_files) -%}
+    select dataset, coalesce(max(whole_drop), max(drop_date)) as drop_date
+    from (
+        select
+            dataset,
+            drop_date,
+            case when min(case when loaded_at is null then 0 else 1 end) = 1
+                then drop_date end as whole_drop
+        from {{ ledger_files }}
+        group by dataset, drop_date
+        having max(loaded_at) is not null
+    ) as drops
+    group by dataset
+{%- endmacro %}
+
+{#- The dimensions' files that hold a dataset back: a file of which nothing landed, in a drop
+    newer than the dataset's current drop (or of a dataset with no current drop at all). A row
+    per file: dataset, file_path, drop_date, current_drop_date (null: none), first_seen_at. -#}
+{% macro dimension_files_held_back() -%}
+    {%- set datasets = [
+        'material_master', 'material_code_map', 'customer_master', 'tsr_hierarchy',
+        'rls_user_access'] -%}
+    select
+        files.dataset,
+        files.file_path,
+        files.drop_date,
+        current_drops.drop_date as current_drop_date,
+        files.first_seen_at
+    {%- set files = '(' ~ datawiz.ledger_files(datasets) ~ ')' %}
+    from {{ files }} as files
+    left join ({{ datawiz.current_drop_dates(files ~ ' as all_files') }}) as current_drops
+        on files.dataset = current_drops.dataset
+    where
+        files.loaded_at is null
+        and (current_drops.drop_date is null or files.drop_date > current_drops.drop_date)
+{%- endmacro %}
+
 {#- R3 for a dimension: the CTEs `current_drop` (every row of the greatest dt= drop; older drops
     are ignored entirely) and `deduplicated` (its rows ranked per key, newest first, rows with a
     null required column dropped). The model selects `version_rank = 1` from `deduplicated`.
@@ -71,29 +130,11 @@
 -- what the loader recorded of this dataset's files (small: a row per file version), so the
 -- drop is chosen without reading the rows
 ledger_files as (
-    select
-        file_path,
-        {{ datawiz.drop_date('file_path') }} as drop_date,
-        -- the file's latest landed load: an empty re-upload (every row withdrawn) lands no row
-        -- but is the file's content all the same
-        max(case when status = 'loaded' then loaded_at end) as loaded_at
-    from {{ source('loader', 'load_ledger') }}
-    where dataset = '{{ dataset }}'
-    group by file_path
+    {{ datawiz.ledger_files([dataset]) }}
 ),
 
 current_drop_date as (
-    -- the greatest drop every file of which landed; with none, the greatest drop with any
-    select coalesce(max(whole_drop), max(drop_date)) as drop_date
-    from (
-        select
-            drop_date,
-            case when min(case when loaded_at is null then 0 else 1 end) = 1
-                then drop_date end as whole_drop
-        from ledger_files
-        group by drop_date
-        having max(loaded_at) is not null
-    ) as drops
+    {{ datawiz.current_drop_dates('ledger_files') }}
 ),
 
 current_drop as (
