@@ -11,7 +11,6 @@ reason printed, when Chromium is not installed; in CI (CI=true) it fails instead
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -21,6 +20,7 @@ import urllib.request
 import pytest
 
 from scripts.docs import SITE_FILES, generate, make_server
+from tests.ci import in_ci
 from tests.marts_warehouse import build, dbt_target_path
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser")
@@ -92,7 +92,7 @@ def chromium() -> str:
     path = find_chromium()
     if path is None:
         reason = "chromium is not installed (apt-get install -y chromium)"
-        if os.environ.get("CI", "").lower() == "true":
+        if in_ci():
             pytest.fail(f"{reason}; CI must install it")
         print(f"SKIP test_docs_site: {reason}")
         pytest.skip(reason)
