@@ -58,12 +58,13 @@ def test_every_row_lands_with_lineage(root, tmp_path):
         n = expected.num_rows
         assert got == (n, 0, n - 1, n, 1)
         # the landed rows are the file's rows, unchanged and in file order
+        columns = expected.column_names
         landed = _query(
             db,
-            f"select invoice_no, net_amount from raw.fis "
+            f"select {', '.join(columns)} from raw.fis "
             f"where _source_file = '{rel}' order by _source_row",
         )
-        assert [r[0] for r in landed] == expected.column("invoice_no").to_pylist()
+        assert [dict(zip(columns, r, strict=True)) for r in landed] == expected.to_pylist()
     ledger = _query(
         db,
         "select file_path, status, rows, size_bytes > 0, version "

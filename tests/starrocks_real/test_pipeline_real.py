@@ -97,7 +97,9 @@ def test_marts_equal_the_duckdb_marts(real_run, real_starrocks, small_landing, t
     assert counts.get("fct_secondary_sales", 0) > 0, counts
 
 
-def test_a_repeated_morning_run_changes_nothing(real_run, real_starrocks, small_landing):
+def test_a_repeated_morning_run_changes_nothing(
+    real_run, real_starrocks, small_landing, tmp_path_factory
+):
     proc, work = real_run
     assert proc.returncode == 0, proc.stdout[-3000:]
     connection = real_starrocks.connect(database="marts")
@@ -117,5 +119,10 @@ def test_a_repeated_morning_run_changes_nothing(real_run, real_starrocks, small_
         again = _orchestrate(real_starrocks, work, "run", "morning", "--source", str(small_landing))
         assert again.returncode == 0, again.stdout[-4000:] + again.stderr[-4000:]
         assert counts() == before
+        # and every value still equals the DuckDB target's (an upsert that rewrote a value with
+        # another would keep the counts)
+        warehouse = build(small_landing, tmp_path_factory.getbasetemp() / "marts_warehouse")
+        differences, _ = compare_marts(warehouse.duckdb_path, connection)
+        assert not differences, "\n".join(differences)
     finally:
         connection.close()
