@@ -85,10 +85,17 @@ class Expected:
         # R7: the current hierarchy is each TSR's version with the greatest effective_from
         self.current = {tsr: history[-1] for tsr, history in self.versions.items()}
 
+        # R3 for materials (greatest updated_at, then later file and row), R1 on the code
+        self.materials = latest_per_key(
+            current_drop(read_dataset(landing, "material_master")),
+            lambda r: code(r["material_code"]),
+        )
+
         customers = latest_per_key(
             current_drop(read_dataset(landing, "customer_master")),
             lambda r: code(r["customer_code"]),
         )
+        self.customer_rows = customers
         self.customers = {}
         for customer_code, r in customers.items():
             tsr = code(r["tsr_code"])
@@ -228,8 +235,17 @@ def rows(con, sql: str) -> list[tuple]:
 # --- tests -------------------------------------------------------------------------------------
 
 
-def test_sample_exercises_the_rules(expected):
+def test_sample_exercises_the_rules(expected, small_landing):
     """The checks below mean something only if the sample holds the cases they are about."""
+    # the dimensions' current drops hold codes that R1 changes and keys delivered twice (R3)
+    for dataset, key in (
+        ("material_master", "material_code"),
+        ("customer_master", "customer_code"),
+    ):
+        drop = current_drop(read_dataset(small_landing, dataset))
+        assert any(r[key] is not None and r[key] != code(r[key]) for r in drop), dataset
+        keys = [code(r[key]) for r in drop if code(r[key]) is not None]
+        assert len(keys) > len(set(keys)), dataset
     levels = {a["access_level"] for a in expected.access if a["is_active"] is True}
     assert {"NATIONAL", "REGION"} <= levels
     assert any(len(history) > 1 for history in expected.versions.values()), "no TSR moved"
@@ -264,6 +280,59 @@ def test_dim_tsr_hierarchy_validity_ranges(con, expected):
     )
     assert len(got) == len(set(got)) == len(want)
     assert set(got) == want
+
+
+def test_dim_material_is_the_latest_version_of_the_current_drop(con, expected):
+    """R3 (current drop, greatest updated_at, later file, later row), R1 on the code only: the
+    description, brand and the other text, the measures and the flag as delivered; no
+    synthetic unknown member (R5)."""
+    columns = ["material_desc", "brand", "category", "sub_category", "pack_size", "uom", "mrp"]
+    columns += ["is_active", "updated_at"]
+    got = {
+        r[0]: r[1:]
+        for r in rows(con, f"select material_code, {', '.join(columns)} from marts.dim_material")
+    }
+    want = {k: tuple(r[c] for c in columns) for k, r in expected.materials.items()}
+    assert len(want) > 10
+    assert got == want
+
+
+def test_dim_tsr_hierarchy_columns(con, expected):
+    """Every column of each version: R1 on the codes, names as delivered."""
+    codes = ["territory_code", "so_code", "asm_code", "region_code", "zone_code"]
+    names = ["tsr_name", "territory_name"]
+    want = {
+        (tsr, v["effective_from"]): tuple(code(v[c]) for c in codes) + tuple(v[c] for c in names)
+        for tsr, history in expected.versions.items()
+        for v in history
+    }
+    got = {
+        (r[0], r[1]): r[2:]
+        for r in rows(
+            con,
+            f"select tsr_code, valid_from, {', '.join(codes + names)} from marts.dim_tsr_hierarchy",
+        )
+    }
+    assert got == want
+
+
+def test_dim_customer_columns(con, expected):
+    """Every column: R1 on the codes (pincode is not one), text as delivered, the territory of
+    the customer's TSR's current hierarchy version (R7)."""
+    columns = ["customer_name", "customer_type", "distributor_code", "tsr_code", "territory_code"]
+    columns += ["city", "state", "pincode", "channel", "is_active", "updated_at"]
+    codes = {"customer_type", "distributor_code", "tsr_code"}
+    want = {}
+    for customer_code, r in expected.customer_rows.items():
+        values = {c: code(r[c]) if c in codes else r.get(c) for c in columns}
+        values["territory_code"] = expected.customers[customer_code]["territory_code"]
+        want[customer_code] = tuple(values[c] for c in columns)
+    got = {
+        r[0]: r[1:]
+        for r in rows(con, f"select customer_code, {', '.join(columns)} from marts.dim_customer")
+    }
+    assert len(want) > 10
+    assert got == want
 
 
 def test_dim_customer_territory_is_the_current_one(con, expected):
@@ -385,6 +454,11 @@ def test_rls_matches_the_access_rules(con, expected):
 
 
 def test_business_constants(con, expected):
+    # the expectation's own fiscal year (R10) on its boundary, before it is used
+    assert (fiscal_year(date(2026, 3, 31)), fiscal_year(date(2026, 4, 1))) == (
+        "FY2025-26",
+        "FY2026-27",
+    )
     got = dict(rows(con, "select constant_key, constant_value from marts.business_constants"))
     latest_invoice = max(r["invoice_date"] for r in expected.fis)
     latest_dispatch = max(r["dispatch_date"] for r in expected.fid)
@@ -400,11 +474,6 @@ def test_business_constants(con, expected):
             sum(1 for c in customers if c["customer_type"] == "DISTRIBUTOR" and c["is_active"])
         ),
     }
-
-
-def test_fiscal_year_label_boundaries():
-    assert fiscal_year(date(2026, 3, 31)) == "FY2025-26"
-    assert fiscal_year(date(2026, 4, 1)) == "FY2026-27"
 
 
 def test_every_dbt_unit_test_passes(warehouse):

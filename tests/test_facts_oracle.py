@@ -321,6 +321,14 @@ def _chain_length(dims: Dimensions, material: str, on: date) -> int:
     return hops
 
 
+def _chain_end(dims: Dimensions, material: str, on: date) -> str:
+    """Where a chain of mappings that ends within MAX_HOPS hops ends, as of `on`."""
+    reached = material
+    while (following := dims.next_code(reached, on)) is not None:
+        reached = following
+    return reached
+
+
 def _write(landing: Path, dataset: str, day: date, rows: list[dict]) -> None:
     schema = load_datasets()[dataset].schema
     path = landing / dataset / f"dt={day.isoformat()}" / "part-900.parquet"
@@ -336,10 +344,19 @@ def write_edge_files(generated: Path, first: date, second: date) -> dict[str, st
     dims = Dimensions(generated)
     material = min(dims.brand)
     retailer = min(dims.customers)
-    multi = sorted(t for t, vs in dims.tsr_versions.items() if len(vs) > 1)
-    assert multi, "the sample should hold a TSR with several hierarchy versions"
-    tsr = multi[0]
-    moved = sorted(v["effective_from"] for v in dims.tsr_versions[tsr])[-1]
+    # R7: a TSR whose latest version moved it to another territory, with a version by `first`
+    moved_tsrs = []
+    for name, versions in sorted(dims.tsr_versions.items()):
+        history = sorted(versions, key=lambda v: v["effective_from"])
+        if (
+            len(history) > 1
+            and history[0]["effective_from"] <= first
+            and history[-2]["territory_code"] != history[-1]["territory_code"]
+        ):
+            moved_tsrs.append((name, history[-2], history[-1]))
+    assert moved_tsrs, "the sample should hold a TSR that moved to another territory"
+    tsr, left, joined = moved_tsrs[0]
+    moved = joined["effective_from"]
     single = sorted(
         (mappings[0][0], old) for old, mappings in dims.mappings.items() if len(mappings) == 1
     )
@@ -348,6 +365,7 @@ def write_edge_files(generated: Path, first: date, second: date) -> dict[str, st
     too_long = [old for old, n in sorted(lengths.items()) if n == MAX_HOPS + 1]
     longest_ok = [old for old, n in sorted(lengths.items()) if n == MAX_HOPS]
     assert too_long and longest_ok, f"the sample should hold an 11-hop chain: {lengths}"
+    assert _chain_length(dims, remapped, remapped_on) <= MAX_HOPS
 
     def fis(no: str, line: int | None, day: date | None, **kw) -> dict:
         amount = Decimal("100.00")
@@ -407,7 +425,15 @@ def write_edge_files(generated: Path, first: date, second: date) -> dict[str, st
         fid("EDGED004", 1, second, material_code=too_long[0]),
         fid("EDGED004", 2, second, material_code=longest_ok[0]),
     ])  # fmt: skip
-    return {"too_long": too_long[0], "longest_ok": longest_ok[0], "remapped": remapped}
+    return {
+        "too_long": too_long[0],
+        "longest_ok": longest_ok[0],
+        "longest_ok_end": _chain_end(dims, longest_ok[0], second),
+        "remapped": remapped,
+        "remapped_end": _chain_end(dims, remapped, remapped_on),
+        "territory_before_move": left["territory_code"],
+        "territory_after_move": joined["territory_code"],
+    }
 
 
 # ----------------------------------------------------------------------------------------------
@@ -614,11 +640,17 @@ def test_the_oracle_on_the_hand_made_lines(built):
     assert crn["territory_code"] != UNKNOWN
     assert fis[("EDGE0002", 1)]["qty"] == 5.0  # both null updated_at: the later file
     assert fis[("EDGE0003", 1)]["qty"] == 2.0  # a null updated_at ranks lowest
+    # R4: the day before its mapping starts a code stays; on that day it resolves to the end
     before, on = fis[("EDGE0004", 1)], fis[("EDGE0004", 2)]
-    assert before["material_code"] == edge["remapped"] != on["material_code"]
-    assert fis[("EDGE0005", 1)]["territory_code"] != UNKNOWN
+    assert before["material_code"] == edge["remapped"] != edge["remapped_end"]
+    assert on["material_code"] == edge["remapped_end"]
+    # R7: the day before the TSR's latest version the old territory, on that day the new one
+    assert edge["territory_before_move"] != edge["territory_after_move"]
+    assert fis[("EDGE0005", 1)]["territory_code"] == edge["territory_before_move"]
+    assert fis[("EDGE0005", 2)]["territory_code"] == edge["territory_after_move"]
+    # R4: an 11-hop chain stays unmapped, a 10-hop one resolves to its end
     assert fis[("EDGE0006", 1)]["material_code"] == edge["too_long"]
-    assert fis[("EDGE0006", 2)]["material_code"] != edge["longest_ok"]
+    assert fis[("EDGE0006", 2)]["material_code"] == edge["longest_ok_end"] != edge["longest_ok"]
     assert fis[("EDGE0007", 1)]["qty"] is None and fis[("EDGE0007", 1)]["net_amount"] is None
     assert fis[("EDGE0008", 2)]["doc_type"] == "CRN"
     assert ("EDGE0008", 1) not in fis
@@ -628,6 +660,7 @@ def test_the_oracle_on_the_hand_made_lines(built):
     assert fid[("EDGED001", 1)]["brand"] == UNKNOWN
     assert fid[("EDGED002", 1)]["qty"] == 9.0
     assert fid[("EDGED003", 1)]["is_unknown_customer"]
+    assert fid[("EDGED003", 1)]["material_code"] == edge["remapped_end"]
     assert fid[("EDGED004", 1)]["material_code"] == edge["too_long"]
-    assert fid[("EDGED004", 2)]["material_code"] != edge["longest_ok"]
+    assert fid[("EDGED004", 2)]["material_code"] == edge["longest_ok_end"]
     assert [r for _, r, source, _ in fid_rejects if "part-900" in source] == ["null delivery_line"]
