@@ -226,13 +226,15 @@ def _schedule(settings: Settings, args: argparse.Namespace) -> int:
     forward = ["--target", settings.target, "--source", settings.source]
     forward += ["--duckdb-path", settings.duckdb_path] + (["-v"] if args.verbose else [])
     scheduler = build_scheduler(settings, subprocess_job(forward))
+    stop = threading.Event()
+    if not args.list:
+        # before the first line: whoever waits for it may stop the scheduler right away
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
     for line in describe(scheduler):
         print(f"datawiz schedule: {line}")
     if args.list:
         return EXIT_OK
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
     sys.stdout.flush()
     run_forever(scheduler, stop)
     print("datawiz schedule: stopped")
