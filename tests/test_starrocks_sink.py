@@ -222,6 +222,13 @@ def test_crash_between_commit_and_ledger_write_is_exactly_once(tmp_path, double,
     assert [(r.status, r.rows) for r in rerun.results] == [("loaded", 500)]
     assert sql(double, "select count(*) from raw.fis") == [(500,)]  # not twice
     assert sql(double, "select status, `rows` from raw.load_ledger") == [("loaded", 500)]
+    # the ledger row carries the load time of the rows the first run committed (the
+    # dimensions keep the rows of a file's latest load by it), not the rerun's
+    assert sql(
+        double,
+        "select count(*) from raw.load_ledger as l join raw.fis as f"
+        " on f._source_file = l.file_path and f._loaded_at = l.loaded_at",
+    ) == [(500,)]
 
 
 def test_changed_file_is_loaded_again(tmp_path, double):

@@ -72,7 +72,9 @@
     end
 {%- endmacro %}
 
-{#- The timestamp a whole number of days before now. -#}
+{#- The timestamp a whole number of days before now, in UTC: the loader writes its times
+    (`loaded_at`, `_loaded_at`) in UTC, and StarRocks's now() is in the session's time zone
+    (Asia/Shanghai by default). -#}
 {% macro days_ago(days) -%}
     {{ return(adapter.dispatch('days_ago', 'datawiz')(days)) }}
 {%- endmacro %}
@@ -82,5 +84,5 @@
 {%- endmacro %}
 
 {% macro starrocks__days_ago(days) -%}
-    days_sub(now(), {{ days }})
+    days_sub(utc_timestamp(), {{ days }})
 {%- endmacro %}

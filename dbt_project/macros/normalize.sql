@@ -6,9 +6,6 @@
     strips spaces only; DuckDB's trim() with this set of characters is 3-4 times slower than the
     expression over 10M values). The Unicode ones are written into the class as characters, so
     no escape is read differently by either engine. -#}
-{% macro trim_whitespace(expr) -%}
-    {{ return(adapter.dispatch('trim_whitespace', 'datawiz')(expr)) }}
-{%- endmacro %}
 
 {% macro unicode_blanks() -%}
     {{- return('\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000') -}}
@@ -18,13 +15,12 @@
     {{- return('[[:space:]' ~ datawiz.unicode_blanks() ~ ']+') -}}
 {%- endmacro %}
 
-{#- DuckDB replaces the first match only unless told 'g' -#}
-{% macro default__trim_whitespace(expr) -%}
-    regexp_replace({{ expr }}, '^{{ datawiz.whitespace_run() }}|{{ datawiz.whitespace_run() }}$', '', 'g')
-{%- endmacro %}
-
-{% macro starrocks__trim_whitespace(expr) -%}
-    regexp_replace({{ expr }}, '^{{ datawiz.whitespace_run() }}|{{ datawiz.whitespace_run() }}$', '')
+{#- The same SQL on both adapters: two anchored replacements, each matching at most once, so
+    it is right whether the engine replaces every match or the first only (DuckDB without 'g';
+    StarRocks builds since its PR #64727 replace the first match only when the pattern starts
+    with ^ or ends with $, so one '^x+|x+$' pattern would leave the trailing blanks). -#}
+{% macro trim_whitespace(expr) -%}
+    regexp_replace(regexp_replace({{ expr }}, '^{{ datawiz.whitespace_run() }}', ''), '{{ datawiz.whitespace_run() }}$', '')
 {%- endmacro %}
 
 {% macro normalize_code(expr) -%}
@@ -96,18 +92,19 @@
         'material_master', 'material_code_map', 'customer_master', 'tsr_hierarchy',
         'rls_user_access'] -%}
     select
-        files.dataset,
-        files.file_path,
-        files.drop_date,
+        ledger_file.dataset,
+        ledger_file.file_path,
+        ledger_file.drop_date,
         current_drops.drop_date as current_drop_date,
-        files.first_seen_at
-    {%- set files = '(' ~ datawiz.ledger_files(datasets) ~ ')' %}
-    from {{ files }} as files
-    left join ({{ datawiz.current_drop_dates(files ~ ' as all_files') }}) as current_drops
-        on files.dataset = current_drops.dataset
+        ledger_file.first_seen_at
+    {#- (`files` is a StarRocks keyword, the FILES() table function: not an alias) -#}
+    {%- set ledger_files = '(' ~ datawiz.ledger_files(datasets) ~ ')' %}
+    from {{ ledger_files }} as ledger_file
+    left join ({{ datawiz.current_drop_dates(ledger_files ~ ' as every_file') }}) as current_drops
+        on ledger_file.dataset = current_drops.dataset
     where
-        files.loaded_at is null
-        and (current_drops.drop_date is null or files.drop_date > current_drops.drop_date)
+        ledger_file.loaded_at is null
+        and (current_drops.drop_date is null or ledger_file.drop_date > current_drops.drop_date)
 {%- endmacro %}
 
 {#- R3 for a dimension: the CTEs `current_drop` (every row of the greatest dt= drop; older drops

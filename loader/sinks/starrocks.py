@@ -321,8 +321,19 @@ class StarRocksSink:
             label=label,
         )
         ms = int((time.perf_counter() - started) * 1000)
+        entry = dataclasses.replace(entry, duration_ms=ms)
+        if result.status == "Already Loaded" and result.rows:
+            # the rows an earlier run committed carry that run's load time: the ledger row takes
+            # it too, since the dimensions keep the rows of each file's latest load by that time
+            # (current_drop_versions), and this run's time would match none of them
+            ((committed,),) = self._execute(
+                f"select max({q('_loaded_at')}) from {q(self.database)}.{q(dataset.name)} "
+                f"where {q('_source_file')} = {literal(entry.file.path)}"
+            )
+            if committed is not None:
+                entry = dataclasses.replace(entry, loaded_at=committed)
         # only now, with the rows committed (or found committed under this label)
-        self._insert_ledger(dataclasses.replace(entry, duration_ms=ms), result.rows)
+        self._insert_ledger(entry, result.rows)
         if result.status == "Already Loaded":
             log.info(
                 "%s: already in StarRocks under label %s (an earlier run committed it); "
