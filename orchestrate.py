@@ -12,6 +12,7 @@ import logging
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
 
 from loader.errors import TerminalError, TransientError
 from loader.settings import Settings
@@ -86,11 +87,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the last runs and their steps (run history)",
         description="Print the last runs from ops.run_history, newest first, with one line "
         "per step. Exit 0 when the latest run of every pipeline succeeded, 1 when one of them "
-        "failed or was interrupted (usable as a health check).",
+        "failed or was interrupted, or (--max-age-hours) is too old (usable as a health check).",
         epilog=HELP_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     status.add_argument("--limit", type=int, default=10, help="how many runs (default 10)")
+    status.add_argument(
+        "--max-age-hours",
+        type=float,
+        help="also exit 1 when the latest evening or morning run started longer ago than this, "
+        "or a run has been running that long: a run that never started (cron, a held lock, a "
+        "bad setting) or hangs sends no alert of its own (e.g. 26 for daily runs)",
+    )
     _common(status)
 
     maintain = sub.add_parser(
@@ -175,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return print_summary(settings)
         if args.command == "status":
-            return _status(settings, args.limit)
+            return _status(settings, args.limit, args.max_age_hours)
         if args.command == "maintain":
             from pipeline.maintenance import run_maintenance
 
@@ -205,17 +213,33 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_CONFIG
 
 
-def _status(settings: Settings, limit: int) -> int:
+DAILY_PIPELINES = ("evening", "morning")
+
+
+def _status(settings: Settings, limit: int, max_age_hours: float | None = None) -> int:
     from pipeline.history import format_runs, recent_runs
 
     runs = recent_runs(settings, limit=limit)
     print(f"DataWiz runs on {settings.target} (newest first, times UTC):")
     for line in format_runs(runs):
         print(line)
-    latest: dict[str, str] = {}
+    latest: dict[str, object] = {}
     for run in runs:  # newest first: the first seen per pipeline is its latest
-        latest.setdefault(run.pipeline, run.status)
-    return EXIT_FAILED if {"failed", "interrupted"} & set(latest.values()) else EXIT_OK
+        latest.setdefault(run.pipeline, run)
+    unhealthy = any(run.status in ("failed", "interrupted") for run in latest.values())
+    if max_age_hours is not None:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        for pipeline, run in latest.items():
+            if run.started_at is None:
+                continue
+            hours = (now - run.started_at).total_seconds() / 3600
+            if run.status == "running" and hours > max_age_hours:
+                print(f"datawiz: the {pipeline} run {run.run_id} has been running {hours:.1f} h")
+                unhealthy = True
+            elif pipeline in DAILY_PIPELINES and hours > max_age_hours:
+                print(f"datawiz: the latest {pipeline} run started {hours:.1f} h ago")
+                unhealthy = True
+    return EXIT_FAILED if unhealthy else EXIT_OK
 
 
 def _schedule(settings: Settings, args: argparse.Namespace) -> int:

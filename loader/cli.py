@@ -56,7 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--dataset", action="append", metavar="NAME", help="land only this dataset (repeatable)"
     )
     p.add_argument(
-        "--list", action="store_true", help="only list what would be loaded, load nothing"
+        "--list",
+        action="store_true",
+        help="list the data files found (path, size, version; loaded or not) and what is "
+        "ignored with the reason; lands nothing and opens no warehouse",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress, warnings only")
     return p
@@ -101,8 +104,11 @@ def main(argv: list[str] | None = None) -> int:
         selected = ds.select(args.window, args.dataset)
         source = open_source(settings.source, settings)
         if args.list:
-            listing = source.list({d.name for d in selected})
-            for f in listing.files:
+            # classified against every dataset (another window's files are not junk), shown
+            # for the selected ones
+            names = {d.name for d in selected}
+            listing = source.list(set(ds.load_datasets()))
+            for f in (f for f in listing.files if f.dataset in names):
                 print(f"{f.path}\t{f.size}\t{f.version}")
             for ig in listing.ignored:
                 print(f"# ignored {ig.path}: {ig.reason}")

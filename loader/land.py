@@ -93,12 +93,16 @@ def land(
     done = sink.done_versions()
     todo = [f for f in listing.files if f.version not in done.get(f.path, ())]
     report.skipped = report.listed - len(todo)
+    unreadable = [(f, reason) for f, reason in listing.unreadable if f.dataset in by_name]
 
     def done_one(result: FileResult) -> None:
         report.results.append(result)
         if progress:
-            progress(len(report.results), len(todo), result)
+            progress(len(report.results), len(todo) + len(unreadable), result)
 
+    for file, reason in unreadable:
+        log.error("failed %s: %s (the next run tries again)", file.path, reason)
+        done_one(FileResult(file, "failed", 0, 0.0, reason))
     if _engine_reads_files(source, sink):
         _land_in_engine(source, sink, by_name, todo, batch_rows, report.run_id, done_one)
     elif callable(getattr(sink, "write_group", None)):

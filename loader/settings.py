@@ -7,6 +7,7 @@ Secrets are fields with repr=False: they never appear in a repr, a log line or a
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -15,8 +16,14 @@ from loader.errors import TerminalError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+_QUOTED = re.compile(r"""^(['"])(.*?)\1\s*(?:#.*)?$""")
+
+
 def read_dotenv(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines; blank lines and # comments ignored; optional quotes stripped."""
+    """KEY=VALUE lines, as python-dotenv and docker compose read them: blank lines and # comments
+    ignored; a value in quotes is what the quotes hold (a # inside is kept); an unquoted value
+    ends before a # that follows whitespace (`KEY=value  # comment`), so a secret holding ` #`
+    must be quoted."""
     values: dict[str, str] = {}
     if not path.is_file():
         return values
@@ -26,8 +33,10 @@ def read_dotenv(path: Path) -> dict[str, str]:
             continue
         key, _, value = line.removeprefix("export ").partition("=")
         value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
+        if quoted := _QUOTED.match(value):
+            value = quoted.group(2)
+        else:
+            value = re.split(r"\s#", value, maxsplit=1)[0].strip()
         values[key.strip()] = value
     return values
 

@@ -4,6 +4,7 @@ business constants. Each step is a small function over the loader, dbt, or an op
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import secrets
 import shlex
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from loader import datasets as ds
-from loader.errors import TerminalError
+from loader.errors import TerminalError, TransientError
 from loader.land import land
 from loader.settings import Settings
 from loader.sinks import open_sink
@@ -36,6 +37,8 @@ from pipeline.runner import (
     run_steps,
 )
 from pipeline.telemetry import dbt_node_timings, tracing_for
+
+log = logging.getLogger("datawiz.dbt")
 
 WINDOWS = ("evening", "morning")
 
@@ -112,7 +115,11 @@ def load_step(
     detail = report.summary()
     for r in failed + quarantined:
         detail += f"; {r.status} {r.file.path}: {r.error}"
-    return StepOutcome(detail, report.rows, ok=not failed, warning=bool(quarantined))
+    if failed:
+        # a file that failed (a read or write error, not a bad file: that one is quarantined)
+        # gets the step's retries: the next attempt skips what this one landed (the ledger)
+        raise TransientError(detail)
+    return StepOutcome(detail, report.rows, warning=bool(quarantined))
 
 
 def dbt_build_args(window: str, full_refresh: bool = False) -> list[str]:
@@ -173,6 +180,13 @@ def _node_name(node: dict) -> str:
 def dbt_outcome(result: DbtResult) -> StepOutcome:
     """A dbt command's result as a step outcome: counts, the first failures, the tests that
     warned (for the run history and the alert), and the node timings (for the trace)."""
+    for node in result.nodes:  # `-v`: a line per node
+        log.info(
+            "dbt %s %s %.2fs",
+            _node_name(node),
+            node.get("status"),
+            node.get("execution_time") or 0.0,
+        )
     detail = result.summary()
     if not result.ok:
         detail += "; " + " | ".join(result.failures()[:5])

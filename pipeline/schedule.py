@@ -84,7 +84,9 @@ def subprocess_job(forward: list[str], orchestrate: Path = ORCHESTRATE) -> Job:
     def job(args: list[str]) -> int:
         cmd = [sys.executable, str(orchestrate), *args, *forward]
         print(f"datawiz schedule: starting {' '.join(args)}", flush=True)
-        rc = subprocess.call(cmd)
+        # its own session: a Ctrl-C at the scheduler's terminal (SIGINT to the foreground process
+        # group) stops the scheduler after this run instead of killing the run
+        rc = subprocess.call(cmd, start_new_session=True)
         print(f"datawiz schedule: {' '.join(args)} exited {rc}", flush=True)
         if rc != 0:
             log.warning("scheduled %s exited %d", " ".join(args), rc)

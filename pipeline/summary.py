@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import duckdb
+
+from loader.errors import TerminalError
 from loader.settings import Settings
+from pipeline import warehouse
 
 MARTS = (
     "dim_material",
@@ -18,42 +22,30 @@ MARTS = (
 
 
 def mart_counts(settings: Settings) -> dict[str, int | None]:
-    if settings.target == "duckdb":
-        import duckdb
-
-        con = duckdb.connect(settings.duckdb_path, read_only=True)
-        execute = lambda sql: con.execute(sql).fetchall()  # noqa: E731
-    else:
-        import mysql.connector
-
-        con = mysql.connector.connect(
-            host=settings.starrocks_host,
-            port=settings.starrocks_query_port,
-            user=settings.starrocks_user,
-            password=settings.starrocks_password,
+    """Row counts of the marts and of the files landed; None for one that does not exist. A
+    warehouse that cannot be opened (missing, in use, unreachable) raises the loader's
+    TerminalError or TransientError, which the CLI turns into one line and its exit code."""
+    if settings.target == "duckdb" and not warehouse.duckdb_exists(settings):
+        raise TerminalError(
+            f"no warehouse at {settings.duckdb_path} yet: run `orchestrate.py run all` first"
         )
-        cur = con.cursor()
-
-        def execute(sql):
-            cur.execute(sql)
-            return cur.fetchall()
-
     counts: dict[str, int | None] = {}
-    try:
-        for mart in MARTS:
+    with warehouse.connect(settings, read_only=True) as con:
+        for name, table in [*((m, f"marts.{m}") for m in MARTS), ("raw files loaded", None)]:
+            sql = (
+                f"select count(*) from {table}"
+                if table
+                else "select count(*) from raw.load_ledger where status = 'loaded'"
+            )
             try:
-                counts[mart] = execute(f"select count(*) from marts.{mart}")[0][0]
-            except Exception:  # noqa: BLE001 - a missing mart is shown as such
-                counts[mart] = None
-        counts["raw files loaded"] = execute(
-            "select count(*) from raw.load_ledger where status = 'loaded'"
-        )[0][0]
-    finally:
-        con.close()
+                counts[name] = con.execute(sql)[0][0]
+            except (TerminalError, duckdb.Error):  # a missing table shows as such
+                counts[name] = None
     return counts
 
 
 def print_summary(settings: Settings) -> int:
+    """Exit 0 when every mart exists, 1 when one is missing (the pipeline has not built it)."""
     counts = mart_counts(settings)
     print(f"DataWiz marts on {settings.target}:")
     for name, n in counts.items():

@@ -26,10 +26,18 @@ class Connection:
         if self.dialect == "duckdb":
             cur = self._raw.execute(sql, list(params))
             return cur.fetchall() if cur.description else []
+        from mysql.connector import errors
+
+        from loader.sinks.starrocks import classify_error
+
         cur = self._raw.cursor()
         try:
             cur.execute(sql.replace("?", "%s"), tuple(params))
             return cur.fetchall() if cur.description else []
+        except errors.Error as exc:
+            # a lost connection is transient (the step's retry), an SQL error terminal: a step
+            # fails with one line instead of "crashed" and a traceback
+            raise classify_error(exc, "query") from None
         finally:
             cur.close()
 

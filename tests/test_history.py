@@ -3,6 +3,7 @@ on DuckDB and on the StarRocks test double (its MySQL port, the SQL a real FE wo
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -153,6 +154,46 @@ def test_a_live_run_shows_as_running(settings):
 
     run(settings, [Step("load-evening", look)], "R-LIVE", "evening")
     assert observed == ["running"] and recent_runs(settings)[0].status == "ok"
+
+
+def test_status_as_a_health_check_knows_a_run_that_did_not_happen_or_hangs(settings, capsys):
+    """A run that never started (cron down, a held lock, a bad setting: no alert of its own) or
+    one that hangs: `status --max-age-hours` exits 1 and says which pipeline."""
+    run(settings, failing_steps(None), "R-FRESH")
+    args = ["status", "--duckdb-path", settings.duckdb_path, "--max-age-hours", "26"]
+    assert orchestrate.main(args) == 0
+    capsys.readouterr()
+
+    def age(run_id: str, hours: float) -> None:
+        then = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=hours)
+        with warehouse.connect(settings) as con:
+            con.execute(
+                "update ops.run_history set started_at = ? where run_id = ?", [then, run_id]
+            )
+
+    age("R-FRESH", 30)
+    assert orchestrate.main(args) == 1
+    assert "datawiz: the latest morning run started 30.0 h ago" in capsys.readouterr().out
+    # without the option, age does not count
+    assert orchestrate.main(args[:-2]) == 0
+    # a run still going (this process is alive) for 30 hours
+    with warehouse.connect(settings) as con:
+        con.execute(
+            "insert into ops.run_history (run_id, kind, step, pipeline, status, started_at, "
+            "detail, host, target, recorded_at) values ('R-HUNG', 'run', 'evening', 'evening', "
+            "'running', ?, ?, ?, 'duckdb', ?)",
+            [
+                datetime(2026, 11, 1),
+                f"pid={os.getpid()}",
+                socket.gethostname(),
+                datetime(2026, 11, 1),
+            ],
+        )
+    age("R-HUNG", 30)
+    age("R-FRESH", 1)
+    capsys.readouterr()
+    assert orchestrate.main(args) == 1
+    assert "datawiz: the evening run R-HUNG has been running 30.0 h" in capsys.readouterr().out
 
 
 def test_status_without_history(settings, capsys):

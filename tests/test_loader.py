@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -259,6 +262,21 @@ def test_cli_exit_codes_and_help(root, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "fis/dt=2026-11-07/part-001.parquet" in err and "not a readable Parquet file" in err
     assert loader_main(["--source", str(tmp_path / "missing"), "--duckdb-path", db]) == 2
+    # the warehouse file held by another process: transient (75, try later), one line, no
+    # traceback
+    capsys.readouterr()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, sys; c = duckdb.connect({db!r}); print(1); "
+         "sys.stdout.flush(); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "1"
+        assert loader_main(["--source", str(root), "--duckdb-path", db, "-q"]) == 75
+    finally:
+        holder.communicate("")
+    err = capsys.readouterr().err
+    assert f"DuckDB file {db} is in use by another process" in err and "Traceback" not in err
 
 
 # --- review findings: names, vanished files, I/O errors, lossy casts, quarantine copies -------
@@ -304,6 +322,38 @@ def test_file_removed_between_list_and_read_fails_alone(root, tmp_path, source_c
     assert report.of("quarantined") == []
     assert _query(db, "select file_path, status from raw.load_ledger") == [
         ("fis/dt=2026-11-02/part-001.parquet", "loaded")
+    ]
+
+
+def test_a_file_that_cannot_be_read_while_listing_fails_alone(root, tmp_path, monkeypatch):
+    """A data file the loader may not read (permissions: the hash of its content fails) fails
+    alone, named with the reason, and the other files still load; a file removed between the
+    folder walk and its hash is simply not there."""
+    from loader.sources import local
+
+    real_version = local.file_version
+
+    def version(path):
+        if path.name == "part-001.parquet" and path.parent.name == "dt=2026-11-01":
+            raise PermissionError(13, "Permission denied", str(path))
+        if path.name == "part-009.parquet":
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+        return real_version(path)
+
+    write_parquet(root, "fis/dt=2026-11-02/part-009.parquet", fis_table(5, start=9000))
+    monkeypatch.setattr(local, "file_version", version)
+    db = tmp_path / "w.duckdb"
+    report = _land(root, db)
+    (failed,) = report.of("failed")
+    assert failed.file.path == "fis/dt=2026-11-01/part-001.parquet"
+    assert failed.error == "cannot read the file: PermissionError: Permission denied"
+    assert [r.file.path for r in report.of("loaded")] == ["fis/dt=2026-11-02/part-001.parquet"]
+    # the next run, with the file readable again, lands it
+    monkeypatch.setattr(local, "file_version", real_version)
+    again = _land(root, db)
+    assert sorted(r.file.path for r in again.of("loaded")) == [
+        "fis/dt=2026-11-01/part-001.parquet",
+        "fis/dt=2026-11-02/part-009.parquet",
     ]
 
 

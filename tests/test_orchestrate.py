@@ -10,6 +10,8 @@ aiosmtpd server.
 from __future__ import annotations
 
 import fcntl
+import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,7 +24,7 @@ import pytest
 
 import orchestrate
 from loader.errors import TerminalError
-from loader.settings import PROJECT_ROOT, Settings
+from loader.settings import PROJECT_ROOT, Settings, read_dotenv
 from pipeline import maintenance, pipelines
 from pipeline.dbt import DbtResult
 from pipeline.history import recent_runs
@@ -290,6 +292,28 @@ def test_every_subcommand_has_help(command, capsys):
     assert f"usage: orchestrate.py {command}" in capsys.readouterr().out
 
 
+def test_summary_says_what_is_missing_without_a_traceback(env, capsys):
+    warehouse = str(env / "warehouse.duckdb")
+    assert orchestrate.main(["summary"]) == orchestrate.EXIT_CONFIG
+    assert f"datawiz: error: no warehouse at {warehouse} yet" in capsys.readouterr().err
+    # files landed, no mart built yet: each mart shows as missing, exit 1
+    pipelines.load_step(Settings.from_env(), "morning")
+    assert orchestrate.main(["summary"]) == orchestrate.EXIT_FAILED
+    out = capsys.readouterr().out
+    assert out.count("missing") == 9 and re.search(r"raw files loaded +2\n", out)
+    # the file in use by another process: one line, try again later
+    with duckdb.connect(warehouse):
+        holder = subprocess.run(
+            [sys.executable, str(PROJECT_ROOT / "orchestrate.py"), "summary"],
+            capture_output=True,
+            text=True,
+            cwd=env,
+        )
+    assert holder.returncode == orchestrate.EXIT_FAILED
+    assert "is in use by another process (try again later)" in holder.stderr
+    assert "Traceback" not in holder.stderr
+
+
 def test_schedule_jobs_and_monthly_maintenance():
     settings = Settings(evening_at="21:15", morning_at="05:45", maintain_at="02:30")
     ran: list[list[str]] = []
@@ -401,6 +425,45 @@ def test_the_schedules_select_the_audits_apart(tmp_path, monkeypatch):
     assert not audits & selected(dbt_build_args("evening"))
 
 
+def test_a_file_that_fails_to_land_is_retried_by_the_load_step(landing, tmp_path, monkeypatch):
+    """A file that fails (a write error, not a bad file) is not left for tomorrow while the
+    builds are skipped today: the load step raises it as transient, the runner's retry lands it,
+    and the files the first attempt landed are not landed twice."""
+    from loader.sinks.duckdb import DuckDBSink
+    from pipeline.runner import run_steps
+
+    real_write = DuckDBSink.write
+    attempts = []
+
+    def no_group(self, *args, **kwargs):
+        raise OSError("group insert refused")  # every group falls back to file by file
+
+    def flaky_write(self, dataset, reader, entry):
+        attempts.append(entry.file.path)
+        if (
+            entry.file.path.startswith("fis/dt=2026-11-26/")
+            and attempts.count(entry.file.path) == 1
+        ):
+            raise OSError("connection reset by peer")
+        return real_write(self, dataset, reader, entry)
+
+    monkeypatch.setattr(DuckDBSink, "write_local_files", no_group)
+    monkeypatch.setattr(DuckDBSink, "write", flaky_write)
+    warehouse = tmp_path / "wh.duckdb"
+    settings = Settings(source=str(landing), duckdb_path=str(warehouse))
+    (step,) = [s for s in pipelines.steps_for("morning", settings) if s.name == "load-morning"]
+    (result,) = run_steps("morning", [step], backoff=0.01, echo=lambda _line: None).results
+    assert (result.status, result.attempts) == ("ok", 2)
+    assert sorted(attempts) == [
+        "fis/dt=2026-11-25/part-001.parquet",
+        "fis/dt=2026-11-26/part-001.parquet",
+        "fis/dt=2026-11-26/part-001.parquet",
+    ]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from raw.fis").fetchall() == [(30,)]
+        assert con.execute("select count(*) from raw.load_ledger").fetchall() == [(2,)]
+
+
 def test_a_load_past_its_timeout_is_stopped_retried_and_picked_up_by_the_next_run(
     landing, tmp_path, monkeypatch
 ):
@@ -491,6 +554,44 @@ def test_settings_read_the_dotenv_file_datawiz_dotenv_names(tmp_path, monkeypatc
     monkeypatch.setenv("DATAWIZ_DOTENV", str(tmp_path))
     with pytest.raises(TerminalError, match="which is not a file"):
         Settings.from_env()
+
+
+def test_dotenv_comments_quotes_and_the_example_file(tmp_path, monkeypatch):
+    """.env as docker compose and python-dotenv read it (an inline comment is not part of the
+    value), and .env.example, which users copy, reads back as every setting's default."""
+    from dataclasses import fields
+
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        "DATAWIZ_ALERT_ON=warning   # failure | warning | always | never\n"
+        "DATAWIZ_MONGO_DATABASE=datawiz\t# the default\n"
+        "DATAWIZ_SMTP_PASSWORD='s3cret # with a hash'  # quoted: kept whole\n"
+        "DATAWIZ_MONGO_URI=mongodb://u:pa#ss@h/\n"  # a # not after a blank is data
+    )
+    for name in ("DATAWIZ_ALERT_ON", "DATAWIZ_MONGO_DATABASE", "DATAWIZ_SMTP_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("DATAWIZ_MONGO_URI", raising=False)
+    settings = Settings.from_env(dotenv=dotenv)
+    assert (settings.alert_on, settings.mongo_database) == ("warning", "datawiz")
+    assert settings.smtp_password == "s3cret # with a hash"
+    assert settings.mongo_uri == "mongodb://u:pa#ss@h/"
+
+    example = PROJECT_ROOT / ".env.example"
+    listed = read_dotenv(example)
+    for f in fields(Settings):
+        names = {f"DATAWIZ_{f.name.upper()}", f.name.upper()}
+        assert names & listed.keys(), f"{f.name} is not in .env.example"
+    for name in list(os.environ):
+        if name.startswith("DATAWIZ_") or name.startswith("OTEL_") or name.startswith("AZURE_"):
+            monkeypatch.delenv(name)
+    from_example = Settings.from_env(dotenv=example)
+    differ = {
+        f.name: getattr(from_example, f.name)
+        for f in fields(Settings)
+        if getattr(from_example, f.name) != getattr(Settings(), f.name)
+    }
+    # the example names a least-privilege loader user where the default is the admin
+    assert differ == {"starrocks_user": "datawiz_loader"}
 
 
 def test_a_long_load_prints_its_progress_in_the_shape_of_the_step_lines(landing, tmp_path, capsys):

@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from loader import cancel
 from loader.datasets import Dataset
+from loader.errors import TerminalError, TransientError
 from loader.sinks import LEDGER_TABLE, LedgerEntry
 
 _LEDGER_DDL = f"""
@@ -57,7 +58,15 @@ class DuckDBSink:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = duckdb.connect(str(self.path))
+        try:
+            self.con = duckdb.connect(str(self.path))
+        except duckdb.IOException as exc:
+            # another process writes the file (a dbt build, a query session): try again later
+            if "lock" in str(exc).lower():
+                raise TransientError(
+                    f"DuckDB file {self.path} is in use by another process"
+                ) from None
+            raise TerminalError(f"cannot open DuckDB file {self.path}: {exc}") from None
         cancel.register(self.con)  # a step's timeout interrupts a running query
 
     def describe(self) -> str:

@@ -232,7 +232,7 @@ class StarRocksSink:
                     connection_timeout=30,
                 )
             except mysql.connector.Error as exc:
-                raise _classify(exc, f"{user!r} at {host}:{port}") from None
+                raise classify_error(exc, f"{user!r} at {host}:{port}") from None
 
         return cls(
             client,
@@ -257,7 +257,7 @@ class StarRocksSink:
             if _is_driver_error(exc):
                 # a dropped connection is reopened on the next statement
                 self._con = None if _is_connection_error(exc) else self._con
-                raise _classify(exc, self.where) from None
+                raise classify_error(exc, self.where) from None
             raise
         finally:
             with contextlib.suppress(Exception):  # a cursor on a dead connection
@@ -391,7 +391,7 @@ def _is_connection_error(exc: Exception) -> bool:
     )
 
 
-def _classify(exc: Exception, where: str) -> Exception:
+def classify_error(exc: Exception, where: str) -> Exception:
     """Access denied and SQL errors are terminal; lost or refused connections transient.
 
     mysql-connector's messages name the user, never the password."""

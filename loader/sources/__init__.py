@@ -35,6 +35,9 @@ class Ignored:
 class Listing:
     files: list[SourceFile] = field(default_factory=list)
     ignored: list[Ignored] = field(default_factory=list)
+    # data files that could not be looked at (e.g. no permission to read): (file, reason); they
+    # fail this run, named, and the others still load
+    unreadable: list[tuple[SourceFile, str]] = field(default_factory=list)
 
 
 def classify(path: str, datasets: set[str]) -> tuple[str, str] | Ignored:

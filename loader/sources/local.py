@@ -46,9 +46,15 @@ class LocalSource:
                         listing.ignored.append(kind)
                     continue
                 dataset, dt = kind
-                listing.files.append(
-                    SourceFile(rel, dataset, dt, full.stat().st_size, file_version(full))
-                )
+                try:
+                    listing.files.append(
+                        SourceFile(rel, dataset, dt, full.stat().st_size, file_version(full))
+                    )
+                except FileNotFoundError:
+                    continue  # removed since the folder was walked: not there to load
+                except OSError as exc:
+                    reason = f"cannot read the file: {type(exc).__name__}: {exc.strerror or exc}"
+                    listing.unreadable.append((SourceFile(rel, dataset, dt, 0, ""), reason))
         listing.files.sort()
         return listing
 
