@@ -340,3 +340,19 @@ def test_wrong_password_stops_the_run_without_showing_it(landing, double, caplog
         sink.close()
     assert double.user in str(info.value)
     assert wrong not in str(info.value) and wrong not in caplog.text
+
+
+def test_an_operations_query_error_on_starrocks_is_one_classified_line(double):
+    """The operations steps' queries (run history, audits, rollups, constants) go through
+    pipeline.warehouse: a StarRocks SQL error is terminal with the server's message (the step
+    fails with one line, not "crashed" and a traceback), a lost server transient (retried)."""
+    from loader.errors import TransientError
+    from pipeline import warehouse as wh
+
+    with wh.connect(settings(double)) as con:
+        assert con.execute("select 1") == [(1,)]
+        with pytest.raises(TerminalError, match=r"StarRocks \(query\) error .*no_such_table"):
+            con.execute("select * from raw.no_such_table")
+    unreachable = wh.connect(settings(double, starrocks_query_port=1))
+    with pytest.raises(TransientError, match="StarRocks unreachable"), unreachable:
+        pass
