@@ -356,3 +356,50 @@ def test_an_operations_query_error_on_starrocks_is_one_classified_line(double):
     unreachable = wh.connect(settings(double, starrocks_query_port=1))
     with pytest.raises(TransientError, match="StarRocks unreachable"), unreachable:
         pass
+
+
+def test_a_publish_timeout_waits_until_the_rows_are_visible(tmp_path, double, monkeypatch):
+    """Publish Timeout: committed, visible later. The ledger row (and so any build) waits until
+    the file's rows can be read: the facts' watermark would otherwise move past rows that were
+    not visible yet, and they would never be read. Past the wait the file fails, transient."""
+    from loader.sinks import starrocks
+
+    root = tmp_path / "landing"
+    write_parquet(root, "fis/dt=2026-11-01/part-001.parquet", fis_table(50))
+    fis = ds.select(names=["fis"])
+    polls = []
+    real_execute = StarRocksSink._execute
+
+    def not_yet_visible(self, statement):
+        rows = real_execute(self, statement)
+        if statement.startswith("select count(*) from `raw`.`fis` where `_source_file`"):
+            polls.append(rows[0][0])
+            if len(polls) <= 2:
+                return [(0,)]  # StarRocks has not published the version yet
+        return rows
+
+    monkeypatch.setattr(StarRocksSink, "_execute", not_yet_visible)
+    monkeypatch.setattr(starrocks.time, "sleep", lambda _s: None)
+    double.stream_load.inject("publish_timeout")
+    report = run(root, double, fis)
+    assert [(r.status, r.rows) for r in report.results] == [("loaded", 50)]
+    assert polls == [50, 50, 50]  # asked until the rows showed
+    assert sql(double, "select status, `rows` from raw.load_ledger") == [("loaded", 50)]
+
+    # never visible within the wait: the file fails (transient), no ledger row claims it
+    write_parquet(root, "fis/dt=2026-11-02/part-001.parquet", fis_table(20, start=100))
+    polls.clear()
+    monkeypatch.setattr(
+        StarRocksSink,
+        "_execute",
+        lambda self, st: (
+            [(0,)]
+            if st.startswith("select count(*) from `raw`.`fis` where")
+            else real_execute(self, st)
+        ),
+    )
+    double.stream_load.inject("publish_timeout")
+    report = run(root, double, fis, visible_wait=0)
+    (failed,) = report.of("failed")
+    assert "committed to StarRocks (Publish Timeout) but 0 of 20 rows visible" in failed.error
+    assert sql(double, "select count(*) from raw.load_ledger") == [(1,)]

@@ -24,7 +24,11 @@ Behaves as the DuckDB sink does, with what StarRocks changes:
   (database, table, file path, file version): the re-run's load meets `Label Already Exists` /
   FINISHED, sends nothing, and then writes the ledger row. StarRocks remembers a label for
   `label_keep_max_second` (3 days by default): a file whose ledger row is missing for longer
-  than that would be loaded twice (rerun the loader within 3 days of a crash).
+  than that would be loaded twice (rerun the loader within 3 days of a crash). A rerun that finds
+  the label loaded records the committed rows' `_loaded_at` in the ledger.
+* A load answered `Publish Timeout` (committed, not yet visible) writes its ledger row only once
+  the file's rows can be read (up to `visible_wait`, 300 s; past it the file fails, transient):
+  a build in between would move the facts' watermark past rows it could not see.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pyarrow as pa
@@ -198,6 +202,7 @@ class StarRocksSink:
         table_properties: str = "replication_num=1",
         where: str = "",
         schema_change_wait: float = 600.0,
+        visible_wait: float = 300.0,
     ):
         self.client = client
         self._connect = connect
@@ -206,6 +211,7 @@ class StarRocksSink:
         self.properties = parse_properties(table_properties)
         self.where = where or client.describe()
         self.schema_change_wait = schema_change_wait
+        self.visible_wait = visible_wait
 
     @classmethod
     def from_settings(cls, settings, **kwargs) -> StarRocksSink:
@@ -320,6 +326,8 @@ class StarRocksSink:
             fitting_text(reader, entry.file.path),
             label=label,
         )
+        if result.status == "Publish Timeout" and result.rows:
+            self._wait_visible(dataset, entry, result.rows)
         ms = int((time.perf_counter() - started) * 1000)
         entry = dataclasses.replace(entry, duration_ms=ms)
         if result.status == "Already Loaded" and result.rows:
@@ -342,6 +350,32 @@ class StarRocksSink:
                 label,
             )
         return result.rows
+
+    def _wait_visible(self, dataset: Dataset, entry: LedgerEntry, rows: int) -> None:
+        """After a Publish Timeout (committed, not yet visible): wait until the file's rows can be
+        read before its ledger row says they landed. A build that ran in between would miss them
+        for good: the facts read only rows landed at or after their newest `_loaded_at`, which
+        the other files of the run move past these. Past `visible_wait` seconds the file fails
+        (transient): the next attempt finds the label loaded and records it then."""
+        since = entry.loaded_at - timedelta(seconds=1)  # this version's rows are the newest
+        deadline = time.monotonic() + self.visible_wait
+        delay = 0.5
+        while True:
+            ((visible,),) = self._execute(
+                f"select count(*) from {q(self.database)}.{q(dataset.name)} "
+                f"where {q('_source_file')} = {literal(entry.file.path)} "
+                f"and {q('_loaded_at')} >= {literal(since)}"
+            )
+            if visible >= rows:
+                return
+            if time.monotonic() >= deadline:
+                raise TransientError(
+                    f"{entry.file.path}: committed to StarRocks (Publish Timeout) but {visible} of "
+                    f"{rows} rows visible after {self.visible_wait:.0f}s; the next run records it"
+                )
+            log.info("%s: %d of %d rows visible, waiting", entry.file.path, visible, rows)
+            time.sleep(delay)
+            delay = min(5.0, delay * 2)
 
     def record(self, entry: LedgerEntry) -> None:
         self._insert_ledger(entry, entry.rows)
