@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
             listing = source.list(set(ds.load_datasets()))
             for f in (f for f in listing.files if f.dataset in names):
                 print(f"{f.path}\t{f.size}\t{f.version}")
+            for f, reason in listing.unreadable:
+                if f.dataset in names:
+                    print(f"# unreadable {f.path}: {reason}")
             for ig in listing.ignored:
                 print(f"# ignored {ig.path}: {ig.reason}")
             return EXIT_OK

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import pyarrow as pa
 
 from loader.datasets import Dataset, load_datasets
-from loader.errors import BadFileError, TerminalError
+from loader.errors import BadFileError, TerminalError, TransientError
 from loader.read import FileReader
 from loader.sinks import LedgerEntry, Sink
 from loader.sources import Ignored, Source, SourceFile
@@ -31,6 +31,9 @@ class FileResult:
     rows: int = 0
     seconds: float = 0.0
     error: str | None = None
+    # a failure worth trying again at once (a lost connection, an I/O error), not one that
+    # will repeat (rows the warehouse rejected, a file the loader may not read)
+    transient: bool = False
 
 
 @dataclass
@@ -323,4 +326,9 @@ def _failed(file: SourceFile, exc: Exception, t0: float) -> FileResult:
         type(exc).__name__,
         exc,
     )
-    return FileResult(file, "failed", 0, time.perf_counter() - t0, f"{type(exc).__name__}: {exc}")
+    transient = isinstance(exc, TransientError) or (
+        isinstance(exc, OSError) and not isinstance(exc, PermissionError)
+    )
+    return FileResult(
+        file, "failed", 0, time.perf_counter() - t0, f"{type(exc).__name__}: {exc}", transient
+    )

@@ -38,15 +38,15 @@ _AUTH_CODES = {13, 18}
 def read_constants(settings: Settings) -> list[tuple[str, str | None]]:
     """(constant_key, constant_value) rows of the mart, computed in the warehouse."""
     sql = f"select constant_key, constant_value from {MART} order by constant_key"
-    try:
-        with warehouse.connect(settings, read_only=True) as con:
+    with warehouse.connect(settings, read_only=True) as con:
+        try:
             rows = con.execute(sql)
-    except (TerminalError, TransientError):
-        raise
-    except Exception as exc:  # noqa: BLE001 - a missing mart is a terminal, readable error
-        raise TerminalError(
-            f"cannot read {MART} (has dbt built the morning models?): {redact(exc, settings)}"
-        ) from None
+        except TransientError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a missing mart is a terminal, readable error
+            raise TerminalError(
+                f"cannot read {MART} (has dbt built the morning models?): {redact(exc, settings)}"
+            ) from None
     return [(str(k), None if v is None else str(v)) for k, v in rows]
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from loader import datasets as ds
-from loader.errors import TerminalError, TransientError
+from loader.errors import TerminalError
 from loader.land import land
 from loader.settings import Settings
 from loader.sinks import open_sink
@@ -92,34 +92,51 @@ def load_progress(step: str, every: float, echo: Callable[[str], None] = _print_
     return show
 
 
+# a load whose files failed transiently lands them again this many times, after 2 s, 4 s, ...
+LOAD_RETRIES = 2
+LOAD_RETRY_BACKOFF_SECONDS = 2.0
+
+
 def load_step(
     settings: Settings,
     window: str,
     run_id: str | None = None,
     progress_every: float = PROGRESS_EVERY_SECONDS,
+    retry_backoff: float = LOAD_RETRY_BACKOFF_SECONDS,
 ) -> StepOutcome:
+    """Land the window's new files. Files that failed transiently (a lost connection, an I/O
+    error; not a bad file, which is quarantined) are landed again within the step, up to
+    LOAD_RETRIES times: the day's builds need not wait for the next run. Whatever still failed
+    fails the step (the builds after it are skipped; the next run picks the files up)."""
     source = open_source(settings.source, settings)
     sink = open_sink(settings)
     try:
-        report = land(
-            source,
-            sink,
-            ds.select(window),
-            batch_rows=settings.batch_rows,
-            run_id=run_id or os.environ.get("DATAWIZ_RUN_ID"),
-            progress=load_progress(f"load-{window}", progress_every),
-        )
+
+        def land_once():
+            return land(
+                source,
+                sink,
+                ds.select(window),
+                batch_rows=settings.batch_rows,
+                run_id=run_id or os.environ.get("DATAWIZ_RUN_ID"),
+                progress=load_progress(f"load-{window}", progress_every),
+            )
+
+        report = land_once()
+        for attempt in range(LOAD_RETRIES):
+            if not any(r.transient for r in report.of("failed")):
+                break
+            time.sleep(retry_backoff * 2**attempt)
+            # lands what is not in the ledger yet: the files that failed (and any new one)
+            again = land_once()
+            report.results = [r for r in report.results if r.status != "failed"] + again.results
     finally:
         sink.close()
     failed, quarantined = report.of("failed"), report.of("quarantined")
     detail = report.summary()
     for r in failed + quarantined:
         detail += f"; {r.status} {r.file.path}: {r.error}"
-    if failed:
-        # a file that failed (a read or write error, not a bad file: that one is quarantined)
-        # gets the step's retries: the next attempt skips what this one landed (the ledger)
-        raise TransientError(detail)
-    return StepOutcome(detail, report.rows, warning=bool(quarantined))
+    return StepOutcome(detail, report.rows, ok=not failed, warning=bool(quarantined))
 
 
 def dbt_build_args(window: str, full_refresh: bool = False) -> list[str]:

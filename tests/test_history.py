@@ -159,8 +159,13 @@ def test_a_live_run_shows_as_running(settings):
 def test_status_as_a_health_check_knows_a_run_that_did_not_happen_or_hangs(settings, capsys):
     """A run that never started (cron down, a held lock, a bad setting: no alert of its own) or
     one that hangs: `status --max-age-hours` exits 1 and says which pipeline."""
-    run(settings, failing_steps(None), "R-FRESH")
     args = ["status", "--duckdb-path", settings.duckdb_path, "--max-age-hours", "26"]
+    # nothing recorded at all: no evening and no morning run
+    assert orchestrate.main(args) == 1
+    out = capsys.readouterr().out
+    assert "datawiz: no evening run recorded" in out and "datawiz: no morning run recorded" in out
+    run(settings, failing_steps(None), "R-MORNING")
+    run(settings, [Step("load-evening", lambda: StepOutcome("ok", 1))], "R-EVENING", "evening")
     assert orchestrate.main(args) == 0
     capsys.readouterr()
 
@@ -171,10 +176,19 @@ def test_status_as_a_health_check_knows_a_run_that_did_not_happen_or_hangs(setti
                 "update ops.run_history set started_at = ? where run_id = ?", [then, run_id]
             )
 
-    age("R-FRESH", 30)
+    age("R-MORNING", 30)
     assert orchestrate.main(args) == 1
     assert "datawiz: the latest morning run started 30.0 h ago" in capsys.readouterr().out
+    # beyond the listing's --limit too: five newer evening runs do not hide the old morning
+    for n in range(5):
+        run(settings, [Step("load-evening", lambda: StepOutcome("ok", 1))], f"R-E{n}", "evening")
+    assert orchestrate.main([*args, "--limit", "5"]) == 1
+    # `run all` counts for both windows
+    run(settings, failing_steps(None), "R-ALL", "all")
+    capsys.readouterr()
+    assert orchestrate.main(args) == 0
     # without the option, age does not count
+    age("R-ALL", 30)
     assert orchestrate.main(args[:-2]) == 0
     # a run still going (this process is alive) for 30 hours
     with warehouse.connect(settings) as con:
@@ -190,7 +204,7 @@ def test_status_as_a_health_check_knows_a_run_that_did_not_happen_or_hangs(setti
             ],
         )
     age("R-HUNG", 30)
-    age("R-FRESH", 1)
+    age("R-ALL", 1)
     capsys.readouterr()
     assert orchestrate.main(args) == 1
     assert "datawiz: the evening run R-HUNG has been running 30.0 h" in capsys.readouterr().out

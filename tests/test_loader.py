@@ -325,7 +325,7 @@ def test_file_removed_between_list_and_read_fails_alone(root, tmp_path, source_c
     ]
 
 
-def test_a_file_that_cannot_be_read_while_listing_fails_alone(root, tmp_path, monkeypatch):
+def test_a_file_that_cannot_be_read_while_listing_fails_alone(root, tmp_path, monkeypatch, capsys):
     """A data file the loader may not read (permissions: the hash of its content fails) fails
     alone, named with the reason, and the other files still load; a file removed between the
     folder walk and its hash is simply not there."""
@@ -348,6 +348,13 @@ def test_a_file_that_cannot_be_read_while_listing_fails_alone(root, tmp_path, mo
     assert failed.file.path == "fis/dt=2026-11-01/part-001.parquet"
     assert failed.error == "cannot read the file: PermissionError: Permission denied"
     assert [r.file.path for r in report.of("loaded")] == ["fis/dt=2026-11-02/part-001.parquet"]
+    # --list names it too
+    capsys.readouterr()
+    assert loader_main(["--source", str(root), "--list", "--dataset", "fis"]) == 0
+    assert (
+        "# unreadable fis/dt=2026-11-01/part-001.parquet: cannot read the file: PermissionError"
+        in capsys.readouterr().out
+    )
     # the next run, with the file readable again, lands it
     monkeypatch.setattr(local, "file_version", real_version)
     again = _land(root, db)

@@ -425,35 +425,36 @@ def test_the_schedules_select_the_audits_apart(tmp_path, monkeypatch):
     assert not audits & selected(dbt_build_args("evening"))
 
 
-def test_a_file_that_fails_to_land_is_retried_by_the_load_step(landing, tmp_path, monkeypatch):
-    """A file that fails (a write error, not a bad file) is not left for tomorrow while the
-    builds are skipped today: the load step raises it as transient, the runner's retry lands it,
-    and the files the first attempt landed are not landed twice."""
+def test_a_file_that_fails_to_land_is_retried_within_the_load_step(landing, tmp_path, monkeypatch):
+    """A file that fails transiently (a lost connection, not a bad file) is not left for
+    tomorrow while the builds are skipped today: the load step lands it again (the files
+    already landed are not landed twice), and the step reports every file and row. A failure
+    that would repeat (rows the warehouse rejects) is not retried: the step fails at once."""
     from loader.sinks.duckdb import DuckDBSink
-    from pipeline.runner import run_steps
+    from loader.stream_load import StreamLoadError
 
     real_write = DuckDBSink.write
     attempts = []
+    failure: list[Exception] = [OSError("connection reset by peer")]
 
     def no_group(self, *args, **kwargs):
         raise OSError("group insert refused")  # every group falls back to file by file
 
     def flaky_write(self, dataset, reader, entry):
         attempts.append(entry.file.path)
-        if (
-            entry.file.path.startswith("fis/dt=2026-11-26/")
-            and attempts.count(entry.file.path) == 1
-        ):
-            raise OSError("connection reset by peer")
+        if entry.file.path.startswith("fis/dt=2026-11-26/") and failure:
+            raise failure.pop()
         return real_write(self, dataset, reader, entry)
 
     monkeypatch.setattr(DuckDBSink, "write_local_files", no_group)
     monkeypatch.setattr(DuckDBSink, "write", flaky_write)
+    (landing / "fis/dt=2026-11-26/part-002.parquet").write_bytes(b"junk")  # quarantined
     warehouse = tmp_path / "wh.duckdb"
     settings = Settings(source=str(landing), duckdb_path=str(warehouse))
-    (step,) = [s for s in pipelines.steps_for("morning", settings) if s.name == "load-morning"]
-    (result,) = run_steps("morning", [step], backoff=0.01, echo=lambda _line: None).results
-    assert (result.status, result.attempts) == ("ok", 2)
+    outcome = pipelines.load_step(settings, "morning", retry_backoff=0)
+    assert outcome.ok and outcome.warning and outcome.rows == 30
+    assert "loaded 2 (30 rows)" in outcome.detail and "failed 0" in outcome.detail
+    assert "quarantined fis/dt=2026-11-26/part-002.parquet" in outcome.detail
     assert sorted(attempts) == [
         "fis/dt=2026-11-25/part-001.parquet",
         "fis/dt=2026-11-26/part-001.parquet",
@@ -461,7 +462,16 @@ def test_a_file_that_fails_to_land_is_retried_by_the_load_step(landing, tmp_path
     ]
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("select count(*) from raw.fis").fetchall() == [(30,)]
-        assert con.execute("select count(*) from raw.load_ledger").fetchall() == [(2,)]
+
+    # rows rejected by the warehouse: the same rows would be rejected again
+    write_parquet(landing, "fis/dt=2026-11-26/part-003.parquet", fis_table(5, start=40))
+    attempts.clear()
+    failure.append(StreamLoadError("2 rows rejected", label="x"))
+    outcome = pipelines.load_step(settings, "morning", retry_backoff=0)
+    assert not outcome.ok and attempts == ["fis/dt=2026-11-26/part-003.parquet"]
+    assert "failed fis/dt=2026-11-26/part-003.parquet: StreamLoadError: 2 rows rejected" in (
+        outcome.detail
+    )
 
 
 def test_a_load_past_its_timeout_is_stopped_retried_and_picked_up_by_the_next_run(

@@ -326,20 +326,13 @@ class StarRocksSink:
             fitting_text(reader, entry.file.path),
             label=label,
         )
-        if result.status == "Publish Timeout" and result.rows:
-            self._wait_visible(dataset, entry, result.rows)
+        if result.rows and result.status in ("Publish Timeout", "Already Loaded"):
+            # committed, but perhaps not visible yet: the ledger row waits for the rows, and
+            # takes their load time (an earlier run's, when it committed them)
+            committed = self._wait_visible(dataset, entry, result.rows, result.status)
+            entry = dataclasses.replace(entry, loaded_at=committed)
         ms = int((time.perf_counter() - started) * 1000)
         entry = dataclasses.replace(entry, duration_ms=ms)
-        if result.status == "Already Loaded" and result.rows:
-            # the rows an earlier run committed carry that run's load time: the ledger row takes
-            # it too, since the dimensions keep the rows of each file's latest load by that time
-            # (current_drop_versions), and this run's time would match none of them
-            ((committed,),) = self._execute(
-                f"select max({q('_loaded_at')}) from {q(self.database)}.{q(dataset.name)} "
-                f"where {q('_source_file')} = {literal(entry.file.path)}"
-            )
-            if committed is not None:
-                entry = dataclasses.replace(entry, loaded_at=committed)
         # only now, with the rows committed (or found committed under this label)
         self._insert_ledger(entry, result.rows)
         if result.status == "Already Loaded":
@@ -351,26 +344,44 @@ class StarRocksSink:
             )
         return result.rows
 
-    def _wait_visible(self, dataset: Dataset, entry: LedgerEntry, rows: int) -> None:
-        """After a Publish Timeout (committed, not yet visible): wait until the file's rows can be
-        read before its ledger row says they landed. A build that ran in between would miss them
-        for good: the facts read only rows landed at or after their newest `_loaded_at`, which
-        the other files of the run move past these. Past `visible_wait` seconds the file fails
-        (transient): the next attempt finds the label loaded and records it then."""
-        since = entry.loaded_at - timedelta(seconds=1)  # this version's rows are the newest
+    def _wait_visible(self, dataset: Dataset, entry: LedgerEntry, rows: int, status: str):
+        """The load time of a committed load's rows, once they can be read. A build that ran
+        before they are visible would miss them for good: the facts read only rows landed at or
+        after their newest `_loaded_at`, which the run's other files move past these. So the
+        ledger row, which says they landed, waits (up to `visible_wait`; past it the file fails,
+        transient, and the next attempt, finding the label loaded, waits again).
+
+        After `Publish Timeout` the rows carry this attempt's load time. `Already Loaded`: an
+        earlier attempt committed them (a crash before its ledger row, a timeout it did not see
+        answered); theirs is the newest load time of the file that no ledger row holds yet (an
+        earlier version of the file has its own)."""
+        table = f"{q(self.database)}.{q(dataset.name)}"
+        path = literal(entry.file.path)
+        if status == "Publish Timeout":
+            newer = f"{q('_loaded_at')} >= {literal(entry.loaded_at - timedelta(seconds=1))}"
+        else:
+            ledger = f"{q(self.database)}.{q(LEDGER_TABLE)}"
+            # (a second's margin: two loads of one file are runs apart, and the two paths, the
+            # ledger's INSERT and Stream Load, might store a microsecond differently)
+            newer = (
+                f"{q('_loaded_at')} > (select coalesce(max({q('loaded_at')}) + interval 1 second,"
+                f" '1970-01-01') from {ledger} where {q('file_path')} = {path}"
+                f" and {q('status')} = 'loaded')"
+            )
         deadline = time.monotonic() + self.visible_wait
         delay = 0.5
         while True:
-            ((visible,),) = self._execute(
-                f"select count(*) from {q(self.database)}.{q(dataset.name)} "
-                f"where {q('_source_file')} = {literal(entry.file.path)} "
-                f"and {q('_loaded_at')} >= {literal(since)}"
+            newest = self._execute(
+                f"select {q('_loaded_at')}, count(*) from {table} "
+                f"where {q('_source_file')} = {path} and {newer} "
+                f"group by {q('_loaded_at')} order by {q('_loaded_at')} desc limit 1"
             )
+            visible = newest[0][1] if newest else 0
             if visible >= rows:
-                return
+                return newest[0][0]
             if time.monotonic() >= deadline:
                 raise TransientError(
-                    f"{entry.file.path}: committed to StarRocks (Publish Timeout) but {visible} of "
+                    f"{entry.file.path}: committed to StarRocks ({status}) but {visible} of "
                     f"{rows} rows visible after {self.visible_wait:.0f}s; the next run records it"
                 )
             log.info("%s: %d of %d rows visible, waiting", entry.file.path, visible, rows)
