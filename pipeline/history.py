@@ -80,7 +80,7 @@ create table if not exists ops.run_history (
     row_count bigint,
     attempts int,
     detail varchar(65533),
-    host varchar(255),
+    `host` varchar(255),
     target varchar(16),
     recorded_at datetime not null
 )
@@ -121,7 +121,7 @@ final as (
         history.row_count,
         history.attempts,
         history.detail,
-        history.host,
+        history.{host},
         history.target,
         history.recorded_at
     from ops.run_history as history
@@ -253,7 +253,7 @@ def recent_runs(settings: Settings, limit: int = 10) -> list[RunRecord]:
     with warehouse.connect(settings, read_only=True) as con:
         if not _table_exists(con):
             return []
-        rows = con.execute(_RECENT.format(limit=int(limit)))
+        rows = con.execute(_RECENT.format(limit=int(limit), host=con.quote("host")))
     return _fold(rows)
 
 
@@ -299,7 +299,8 @@ class RunHistory(Observer):
             row["detail"] = redact(one_line(row["detail"], DETAIL_LIMIT), self.settings)
         row["host"], row["target"] = self.host, self.settings.target
         marks = ", ".join("?" for _ in COLUMNS)
-        con.execute(f"insert into {TABLE} ({', '.join(COLUMNS)}) values ({marks})", row.values())
+        columns = ", ".join(con.quote(c) for c in COLUMNS)
+        con.execute(f"insert into {TABLE} ({columns}) values ({marks})", row.values())
 
     def _write(self, what: str, **values) -> None:
         try:

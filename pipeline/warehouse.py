@@ -22,6 +22,11 @@ class Connection:
         self.dialect = dialect  # duckdb | starrocks
         self._raw = raw
 
+    def quote(self, name: str) -> str:
+        """A column name quoted for this warehouse: StarRocks reserves words DuckDB does not
+        (`host`, `rows`, `files`, ...), and rejects them unquoted."""
+        return f"`{name}`" if self.dialect == "starrocks" else f'"{name}"'
+
     def execute(self, sql: str, params: Sequence = ()) -> list[tuple]:
         if self.dialect == "duckdb":
             cur = self._raw.execute(sql, list(params))
