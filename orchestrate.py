@@ -12,7 +12,6 @@ import logging
 import signal
 import sys
 import threading
-from datetime import UTC, datetime
 
 from loader.errors import TerminalError, TransientError
 from loader.settings import Settings
@@ -213,36 +212,6 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_CONFIG
 
 
-DAILY_PIPELINES = ("evening", "morning")
-
-
-def _stale(settings: Settings, max_age_hours: float) -> bool:
-    """Whether a daily pipeline (run on its own or by `run all`) has no run that started within
-    `max_age_hours`, or any run has been running that long; each such finding on a line."""
-    from pipeline.history import recent_runs
-
-    history = recent_runs(settings, limit=1000)  # further back than the listing
-    now = datetime.now(UTC).replace(tzinfo=None)  # started_at is naive UTC on both targets
-    stale = False
-    for window in DAILY_PIPELINES:
-        started = [r.started_at for r in history if r.pipeline in (window, "all") and r.started_at]
-        if not started:
-            print(f"datawiz: no {window} run recorded")
-            stale = True
-        elif (hours := (now - max(started)).total_seconds() / 3600) > max_age_hours:
-            print(f"datawiz: the latest {window} run started {hours:.1f} h ago")
-            stale = True
-    for run in history:
-        if run.status == "running" and run.started_at:
-            hours = (now - run.started_at).total_seconds() / 3600
-            if hours > max_age_hours:
-                print(
-                    f"datawiz: the {run.pipeline} run {run.run_id} has been running {hours:.1f} h"
-                )
-                stale = True
-    return stale
-
-
 def _status(settings: Settings, limit: int, max_age_hours: float | None = None) -> int:
     from pipeline.history import format_runs, recent_runs
 
@@ -255,7 +224,12 @@ def _status(settings: Settings, limit: int, max_age_hours: float | None = None) 
         latest.setdefault(run.pipeline, run)
     unhealthy = any(run.status in ("failed", "interrupted") for run in latest.values())
     if max_age_hours is not None:
-        unhealthy |= _stale(settings, max_age_hours)
+        from pipeline.history import overdue
+        from pipeline.pipelines import WINDOWS
+
+        for finding in overdue(settings, max_age_hours, WINDOWS):
+            print(f"datawiz: {finding}")
+            unhealthy = True
     return EXIT_FAILED if unhealthy else EXIT_OK
 
 

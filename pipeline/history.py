@@ -257,6 +257,29 @@ def recent_runs(settings: Settings, limit: int = 10) -> list[RunRecord]:
     return _fold(rows)
 
 
+def overdue(settings: Settings, max_age_hours: float, windows: Sequence[str]) -> list[str]:
+    """What a health check should know: each window (run on its own or by `run all`) with no
+    run started within `max_age_hours`, and each run that has been running that long. The
+    whole history counts, not only the runs `status` lists."""
+    history = recent_runs(settings, limit=1000)
+    now = _utc_naive(datetime.now(UTC))  # started_at is naive UTC on both targets
+    findings = []
+    for window in windows:
+        started = [r.started_at for r in history if r.pipeline in (window, "all") and r.started_at]
+        if not started:
+            findings.append(f"no {window} run recorded")
+        elif (hours := (now - max(started)).total_seconds() / 3600) > max_age_hours:
+            findings.append(f"the latest {window} run started {hours:.1f} h ago")
+    for run in history:
+        if run.status == "running" and run.started_at:
+            hours = (now - run.started_at).total_seconds() / 3600
+            if hours > max_age_hours:
+                findings.append(
+                    f"the {run.pipeline} run {run.run_id} has been running {hours:.1f} h"
+                )
+    return findings
+
+
 def _table_exists(con: warehouse.Connection) -> bool:
     rows = con.execute(
         "select count(*) from information_schema.tables "

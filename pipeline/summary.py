@@ -29,14 +29,11 @@ def mart_counts(settings: Settings) -> dict[str, int | None]:
         raise TerminalError(
             f"no warehouse at {settings.duckdb_path} yet: run `orchestrate.py run all` first"
         )
+    queries = {mart: f"select count(*) from marts.{mart}" for mart in MARTS}
+    queries["raw files loaded"] = "select count(*) from raw.load_ledger where status = 'loaded'"
     counts: dict[str, int | None] = {}
     with warehouse.connect(settings, read_only=True) as con:
-        for name, table in [*((m, f"marts.{m}") for m in MARTS), ("raw files loaded", None)]:
-            sql = (
-                f"select count(*) from {table}"
-                if table
-                else "select count(*) from raw.load_ledger where status = 'loaded'"
-            )
+        for name, sql in queries.items():
             try:
                 counts[name] = con.execute(sql)[0][0]
             except (TerminalError, duckdb.Error):  # a missing table shows as such

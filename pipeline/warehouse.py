@@ -56,17 +56,12 @@ def connect(settings: Settings, *, read_only: bool = False) -> Iterator[Connecti
     """A short-lived connection. DuckDB allows one writing process per file, and dbt runs in a
     subprocess, so callers open, do their few statements, and close between steps."""
     if settings.target == "duckdb":
-        import duckdb
+        from loader.sinks.duckdb import open_duckdb
 
         path = Path(settings.duckdb_path)
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            raw = duckdb.connect(str(path), read_only=read_only)
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                raise TransientError(f"DuckDB file {path} is in use by another process") from None
-            raise TerminalError(f"cannot open DuckDB file {path}: {exc}") from None
+        raw = open_duckdb(path, read_only=read_only)
         try:
             with cancel.registered(raw):  # a step's timeout interrupts a running query
                 yield Connection("duckdb", raw)

@@ -2,9 +2,9 @@
     Whitespace is Unicode's White_Space: the ASCII blanks (space, tab, line feed, vertical tab,
     form feed, carriage return: [[:space:]]) and the others in unicode_blanks() (no-break
     space, the typographic spaces, the ideographic space, ...), which extracts from other
-    systems carry. A regular expression removes them on both adapters (StarRocks's trim()
-    strips spaces only; DuckDB's trim() with this set of characters is 3-4 times slower than the
-    expression over 10M values). The Unicode ones are written into the class as characters, so
+    systems carry. Regular expressions remove them on both adapters (trim_whitespace below;
+    StarRocks's trim() strips spaces only; DuckDB's trim() with this set of characters is 3-4
+    times slower than the expressions over 10M values). The Unicode ones are written into the class as characters, so
     no escape is read differently by either engine. -#}
 
 {% macro unicode_blanks() -%}
@@ -91,14 +91,14 @@
     {%- set datasets = [
         'material_master', 'material_code_map', 'customer_master', 'tsr_hierarchy',
         'rls_user_access'] -%}
+    {%- set ledger_files = '(' ~ datawiz.ledger_files(datasets) ~ ')' -%}
+    {#- (not aliased `files`: a StarRocks keyword, the FILES() table function) -#}
     select
         ledger_file.dataset,
         ledger_file.file_path,
         ledger_file.drop_date,
         current_drops.drop_date as current_drop_date,
         ledger_file.first_seen_at
-    {#- (`files` is a StarRocks keyword, the FILES() table function: not an alias) -#}
-    {%- set ledger_files = '(' ~ datawiz.ledger_files(datasets) ~ ')' %}
     from {{ ledger_files }} as ledger_file
     left join ({{ datawiz.current_drop_dates(ledger_files ~ ' as every_file') }}) as current_drops
         on ledger_file.dataset = current_drops.dataset

@@ -54,19 +54,23 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def open_duckdb(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection to the warehouse file, for the loader and the operations steps alike: a
+    file another process holds (a dbt build, a query session) is transient, try again later;
+    any other failure to open it terminal."""
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise TransientError(f"DuckDB file {path} is in use by another process") from None
+        raise TerminalError(f"cannot open DuckDB file {path}: {exc}") from None
+
+
 class DuckDBSink:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.con = duckdb.connect(str(self.path))
-        except duckdb.IOException as exc:
-            # another process writes the file (a dbt build, a query session): try again later
-            if "lock" in str(exc).lower():
-                raise TransientError(
-                    f"DuckDB file {self.path} is in use by another process"
-                ) from None
-            raise TerminalError(f"cannot open DuckDB file {self.path}: {exc}") from None
+        self.con = open_duckdb(self.path)
         cancel.register(self.con)  # a step's timeout interrupts a running query
 
     def describe(self) -> str:
