@@ -267,9 +267,21 @@ def _land_streamed_groups(source, sink, by_name, todo, batch_rows, run_id, done_
 def _quarantine(
     source, sink, file: SourceFile, reason: str, loaded_at: datetime, t0: float, run_id: str
 ) -> FileResult:
+    """Copy a bad file aside and record it as quarantined. If the record cannot be written (a
+    lost connection), the file fails instead, and the next run finds it bad again: the run goes
+    on with the other files."""
     where = source.quarantine(file, reason)
     seconds = time.perf_counter() - t0 if t0 else 0.0
-    sink.record(LedgerEntry(file, "quarantined", 0, loaded_at, int(seconds * 1000), run_id, reason))
+    try:
+        sink.record(
+            LedgerEntry(file, "quarantined", 0, loaded_at, int(seconds * 1000), run_id, reason)
+        )
+    except TerminalError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - this file only: the others still load
+        failed = _failed(file, exc, t0 or time.perf_counter())
+        failed.error = f"bad file ({reason}), not recorded as quarantined: {failed.error}"
+        return failed
     log.error("quarantined %s: %s (copy kept at %s)", file.path, reason, where)
     return FileResult(file, "quarantined", 0, seconds, reason)
 
@@ -298,21 +310,7 @@ def _land_one(
         log.info("loaded %s: %s rows in %.2fs", file.path, f"{rows:,}", result.seconds)
         return result
     except BadFileError as exc:
-        reason = exc.reason
-        where = source.quarantine(file, reason)
-        sink.record(
-            LedgerEntry(
-                file,
-                "quarantined",
-                0,
-                loaded_at,
-                int((time.perf_counter() - t0) * 1000),
-                run_id,
-                reason,
-            )
-        )
-        log.error("quarantined %s: %s (copy kept at %s)", file.path, reason, where)
-        return FileResult(file, "quarantined", 0, time.perf_counter() - t0, reason)
+        return _quarantine(source, sink, file, exc.reason, loaded_at, t0, run_id)
     except TerminalError:
         raise
     except Exception as exc:  # noqa: BLE001 - any other failure leaves the file for the next run

@@ -35,6 +35,10 @@ class FileReader:
             raise BadFileError(file.path, f"not a readable Parquet file ({exc})") from exc
         self.rows_expected = self.parquet.metadata.num_rows
         file_schema = self.parquet.schema_arrow
+        declared = {c.name for c in dataset.columns}
+        twice = sorted({n for n in file_schema.names if file_schema.names.count(n) > 1} & declared)
+        if twice:
+            raise BadFileError(file.path, f"column(s) {', '.join(twice)} appear more than once")
         missing = [c.name for c in dataset.columns if c.name not in file_schema.names]
         if missing:
             raise BadFileError(file.path, f"missing declared column(s) {', '.join(missing)}")
@@ -103,9 +107,12 @@ class FileReader:
 
 def _stream_error(exc: BaseException) -> bool:
     """An I/O error of the stream itself (a disk's EIO, a reset connection), which pyarrow passes
-    through unchanged, as opposed to Arrow's own verdict on the bytes (a plain OSError without
-    errno, or an ArrowException). The first says nothing about the file: it is retried by the
-    next run, never quarantined."""
+    through unchanged, or memory running out (pyarrow's ArrowMemoryError is an ArrowException
+    too), as opposed to Arrow's own verdict on the bytes (a plain OSError without errno, or
+    another ArrowException). The first says nothing about the file: it is retried by the next
+    run, never quarantined."""
+    if isinstance(exc, MemoryError):
+        return True
     if isinstance(exc, pa.ArrowException) or not isinstance(exc, OSError):
         return False
     return type(exc) is not OSError or exc.errno is not None
@@ -129,7 +136,7 @@ def _castable(have: pa.DataType, want: pa.DataType) -> bool:
         return (
             pa.types.is_string(have)
             or pa.types.is_large_string(have)
-            or pa.types.is_dictionary(have)
+            or (pa.types.is_dictionary(have) and _castable(have.value_type, want))
         )
     if pa.types.is_boolean(want):
         return pa.types.is_boolean(have)

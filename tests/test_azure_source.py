@@ -329,6 +329,28 @@ def test_retries_run_out_then_the_file_fails_alone_and_the_next_run_completes(
     assert _query(db, "select count(*) from raw.fis") == [(20_050,)]
 
 
+def test_an_archived_blob_fails_alone_and_loads_once_rehydrated(azurite, azure_container, tmp_path):
+    """A 4xx on one blob that is neither the credentials' nor the file's content (409
+    BlobArchived: a lifecycle rule moved an old extract to the Archive tier) fails that file
+    only, not retried; the others land, and the next run after rehydration lands it."""
+    cold = _put(azure_container, "fis/dt=2026-11-01/part-001.parquet", fis_table(300))
+    warm = _put(azure_container, "fis/dt=2026-11-02/part-001.parquet", fis_table(50, start=9000))
+    blob = azure_container.get_blob_client(f"{PREFIX}/{cold}")
+    blob.set_standard_blob_tier("Archive")
+    db = tmp_path / "w.duckdb"
+    source = azure_source(azurite.connection_string, azure_container.container_name)
+    report = _land(source, db)
+    assert [r.file.path for r in report.of("loaded")] == [warm]
+    (failed,) = report.of("failed")
+    assert failed.file.path == cold and not failed.transient and report.of("quarantined") == []
+    assert "409 BlobArchived" in failed.error and cold in failed.error
+    assert _query(db, f"select count(*) from raw.load_ledger where file_path = '{cold}'") == [(0,)]
+    blob.set_standard_blob_tier("Hot")
+    again = _land(source, db)
+    assert [r.file.path for r in again.of("loaded")] == [cold] and again.ok
+    assert _query(db, "select count(*) from raw.fis") == [(350,)]
+
+
 def test_a_blob_replaced_mid_read_fails_clearly_never_mixing_versions(
     azurite, azure_container, tmp_path
 ):

@@ -446,3 +446,90 @@ def test_quarantine_copy_failure_still_records_the_file_and_others_load(root, tm
         db, "select status from raw.load_ledger where file_path like 'fis/dt=2026-11-04/%'"
     ) == [("quarantined",)]
     assert (root / "fis/dt=2026-11-04/part-001.parquet").exists()
+
+
+def test_duplicate_or_non_text_dictionary_columns_are_quarantined(root, tmp_path):
+    """A declared column twice (which one is meant?) or coded integers where text is declared:
+    bad files, named with the reason; a dictionary-encoded text column is text."""
+    t = fis_table(3, start=60)
+    twice = pa.Table.from_arrays([*t.columns, t.column("qty")], names=[*t.column_names, "qty"])
+    write_parquet(root, "fis/dt=2026-11-09/part-001.parquet", twice)
+    coded = t.set_column(
+        t.schema.get_field_index("doc_type"),
+        "doc_type",
+        pa.array([0, 1, 0]).dictionary_encode(),
+    )
+    write_parquet(root, "fis/dt=2026-11-10/part-001.parquet", coded)
+    text = t.set_column(
+        t.schema.get_field_index("doc_type"),
+        "doc_type",
+        pa.array(["INV", "CRN", "INV"]).dictionary_encode(),
+    )
+    write_parquet(root, "fis/dt=2026-11-11/part-001.parquet", text)
+    db = tmp_path / "w.duckdb"
+    report = _land(root, db)
+    bad = {r.file.path: r.error for r in report.of("quarantined")}
+    assert bad == {
+        "fis/dt=2026-11-09/part-001.parquet": "column(s) qty appear more than once",
+        # (Parquet hands a dictionary of integers back as the integers)
+        "fis/dt=2026-11-10/part-001.parquet": "column doc_type is int64, cannot be read as string",
+    }
+    # a dictionary of text is text: it lands
+    assert _query(
+        db, "select doc_type from raw.fis where _source_file like '%11-11%' order by _source_row"
+    ) == [("INV",), ("CRN",), ("INV",)]
+    assert report.ok and report.rows == 2803
+
+
+def test_running_out_of_memory_fails_the_file_without_quarantine(root, tmp_path, monkeypatch):
+    """pyarrow's ArrowMemoryError is an ArrowException: it says nothing about the file, which
+    must not be quarantined for good; it fails and the next run tries it again."""
+    big = "fis/dt=2026-11-01/part-001.parquet"
+    real = pq.ParquetFile.iter_batches
+
+    def iter_batches(self, *args, **kwargs):
+        if self.metadata.num_rows == 2500:
+            raise pa.ArrowMemoryError("malloc of size 67108864 failed")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", iter_batches)
+    db = tmp_path / "w.duckdb"
+    report = _land_via(root, db, ArrowOnlySource)
+    assert report.of("quarantined") == [] and not (root / "_quarantine").exists()
+    (failed,) = report.of("failed")
+    assert failed.file.path == big and "ArrowMemoryError" in failed.error
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", real)
+    again = _land_via(root, db, ArrowOnlySource)
+    assert [r.file.path for r in again.of("loaded")] == [big]
+
+
+class LedgerHiccupSink(DuckDBSink):
+    """The warehouse connection drops while a quarantine is recorded, once."""
+
+    def record(self, entry):
+        if not getattr(self, "hiccuped", False):
+            self.hiccuped = True
+            raise ConnectionResetError("connection reset by peer (injected)")
+        return super().record(entry)
+
+
+def test_a_quarantine_that_cannot_be_recorded_fails_that_file_only(root, tmp_path):
+    (root / "fis/dt=2026-11-04").mkdir()
+    bad = "fis/dt=2026-11-04/part-001.parquet"
+    (root / bad).write_bytes(b"PAR1 this is not parquet")
+    db = tmp_path / "w.duckdb"
+    sink = LedgerHiccupSink(db)
+    try:
+        report = land(LocalSource(root), sink, ds.select("all"), batch_rows=700)
+    finally:
+        sink.close()
+    assert report.rows == 2800  # the other files still landed
+    (failed,) = report.of("failed")
+    assert failed.file.path == bad and failed.transient
+    assert "not a readable Parquet file" in failed.error and "not recorded" in failed.error
+    # the next run finds it bad again and records it
+    again = _land(root, db)
+    assert [r.file.path for r in again.of("quarantined")] == [bad]
+    assert _query(db, f"select status from raw.load_ledger where file_path = '{bad}'") == [
+        ("quarantined",)
+    ]

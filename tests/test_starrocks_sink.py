@@ -413,3 +413,23 @@ def test_a_publish_timeout_waits_until_the_rows_are_visible(tmp_path, double, mo
         "select count(*) from raw.load_ledger as l join raw.fis as f"
         " on f._source_file = l.file_path and f._loaded_at = l.loaded_at",
     ) == [(70,)]
+
+
+def test_a_label_whose_rows_were_deleted_fails_at_once_saying_why(tmp_path, double):
+    """Rows and ledger row deleted by hand to land a file again: StarRocks still holds the
+    label (3 days) and answers the same load as already loaded. No row will ever show up, so
+    the file fails with the reason and the way out, not retried as a late publish."""
+    root = tmp_path / "landing"
+    write_parquet(root, "fis/dt=2026-11-01/part-001.parquet", fis_table(30))
+    fis = ds.select(names=["fis"])
+    assert run(root, double, fis).ok
+    sql(double, "delete from raw.fis where _source_file = 'fis/dt=2026-11-01/part-001.parquet'")
+    sql(
+        double, "delete from raw.load_ledger where file_path = 'fis/dt=2026-11-01/part-001.parquet'"
+    )
+    report = run(root, double, fis, visible_wait=0)
+    (failed,) = report.of("failed")
+    assert not failed.transient  # the load step does not land it again in vain
+    assert "reports this file version loaded under its label, but none of its rows" in failed.error
+    assert "upload the file again" in failed.error
+    assert sql(double, "select count(*) from raw.load_ledger") == [(0,)]

@@ -45,7 +45,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from loader.datasets import Dataset
-from loader.errors import BadFileError, TerminalError, TransientError
+from loader.errors import BadFileError, FileError, TerminalError, TransientError
 from loader.sinks import LEDGER_TABLE, LedgerEntry
 from loader.stream_load import DEFAULT_CHUNK_BYTES, StreamLoadClient, make_label
 
@@ -380,6 +380,16 @@ class StarRocksSink:
             if visible >= rows:
                 return newest[0][0]
             if time.monotonic() >= deadline:
+                if status == "Already Loaded" and not visible:
+                    # not a publish that is late: the rows are gone (deleted by hand to load the
+                    # file again?); the label refuses a new load, so retrying cannot help
+                    raise FileError(
+                        f"{entry.file.path}: StarRocks reports this file version loaded under its"
+                        f" label, but none of its rows are in {self.database}.{dataset.name};"
+                        " StarRocks keeps a label for label_keep_max_second (3 days by"
+                        " default): to land it again sooner, upload the file again (a new"
+                        " version gets a new label)"
+                    )
                 raise TransientError(
                     f"{entry.file.path}: committed to StarRocks ({status}) but {visible} of "
                     f"{rows} rows visible after {self.visible_wait:.0f}s; the next run records it"

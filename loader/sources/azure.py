@@ -41,7 +41,7 @@ from azure.core.exceptions import (
 )
 from azure.storage.blob import BlobPrefix, BlobServiceClient, ContainerClient, ExponentialRetry
 
-from loader.errors import TerminalError, TransientError
+from loader.errors import FileError, TerminalError, TransientError
 from loader.sources import QUARANTINE_PREFIX, Ignored, Listing, SourceFile, classify
 
 log = logging.getLogger("datawiz.loader.azure")
@@ -154,6 +154,13 @@ def describe_error(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def _refused_account(exc: BaseException) -> bool:
+    """Azure refused the credentials or a permission: every blob would fail the same way."""
+    return isinstance(exc, ClientAuthenticationError) or (
+        isinstance(exc, HttpResponseError) and exc.status_code in (401, 403)
+    )
+
+
 def _is_transient(exc: BaseException) -> bool:
     if isinstance(exc, ServiceRequestError | ServiceResponseError | IncompleteReadError):
         return True
@@ -261,9 +268,7 @@ class AzureSource:
 
     def _terminal_or_transient(self, exc: BaseException, doing: str) -> Exception:
         what = describe_error(exc)
-        if isinstance(exc, ClientAuthenticationError) or (
-            isinstance(exc, HttpResponseError) and exc.status_code in (401, 403)
-        ):
+        if _refused_account(exc):
             hint = (
                 "the SAS token lacks a permission (list + read are needed; write for quarantine)"
                 if "Permission" in _error_code(exc)
@@ -373,7 +378,11 @@ class AzureSource:
                 ) from None
             except (AzureError, OSError) as exc:
                 if not _is_transient(exc):
-                    raise self._terminal_or_transient(exc, f"reading {file.path}") from None
+                    error = self._terminal_or_transient(exc, f"reading {file.path}")
+                    if _refused_account(exc):
+                        raise error from None
+                    # this blob only (archived, leased, a bad range): the others still load
+                    raise FileError(str(error)) from None
                 attempt += 1
                 if attempt > self.retry.range_retries:
                     raise TransientError(
