@@ -296,7 +296,9 @@ def prune(settings: Settings, keep_days: int | None = None, now: datetime | None
     with warehouse.connect(settings) as con:
         if not _table_exists(con):
             return 0
-        where = f"recorded_at < cast('{cutoff_text}' as datetime)"
+        # a plain literal: StarRocks deletes from a Duplicate Key table only by `column op
+        # value` ("Right expr of binary predicate should be value" for a cast)
+        where = f"recorded_at < '{cutoff_text}'"
         n = con.execute(f"select count(*) from {TABLE} where {where}")[0][0]
         if n:
             con.execute(f"delete from {TABLE} where {where}")

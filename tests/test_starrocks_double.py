@@ -178,6 +178,29 @@ def test_update_only_on_primary_key_tables(engine):
     assert engine.execute("select amount from sales.fct")[1] == [(Decimal("5.00"),)]
 
 
+def test_delete_on_other_than_primary_key_tables_takes_only_column_op_value(engine):
+    engine.execute("create table sales.dup (k int, d datetime) duplicate key (k)")
+    engine.execute("insert into sales.dup values (1, '2026-01-01 00:00:00'), (2, '2026-03-01')")
+    for where in (
+        "d < cast('2026-02-01 00:00:00' as datetime)",  # a cast is not a value
+        "k in (select 1)",
+        "k = 1 or k = 2",
+        "k + 1 = 2",
+    ):
+        error = _error(engine, f"delete from sales.dup where {where}")
+        assert error.message, where
+    assert engine.execute("select count(*) from sales.dup")[1] == [(2,)]
+    engine.execute("delete from sales.dup where d < '2026-02-01 00:00:00' and k in (1, 3)")
+    assert engine.execute("select k from sales.dup")[1] == [(2,)]
+    # a Primary Key table takes any condition
+    engine.execute(
+        "insert into sales.fct (invoice_no, invoice_line, invoice_date) values"
+        " ('I1', 1, '2026-01-05')"
+    )
+    engine.execute("delete from sales.fct where invoice_date < cast('2026-02-01' as date)")
+    assert engine.execute("select count(*) from sales.fct")[1] == [(0,)]
+
+
 # --- what dbt-starrocks does -------------------------------------------------------------------
 
 

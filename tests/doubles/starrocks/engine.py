@@ -1301,6 +1301,9 @@ class Engine:
     def _on_delete(self, statement: exp.Delete, database):
         db, name = self._qualify(statement.this, database)
         self._require(db, name)
+        meta = self._meta(db, name) or TableMeta()
+        if meta.table_type != "PRIMARY":
+            _check_simple_delete(statement, meta, f"{db}.{name}")
         self._resolve(statement, database)
         return self._atomic(lambda: self._duck(_duck(statement)))
 
@@ -1525,3 +1528,48 @@ class Engine:
             ["varchar(65533)"] * 6,
             [(str(i + 1), db, n, r, "true", q) for i, (n, r, q) in enumerate(rows)],
         )
+
+
+_DELETE_OPERATORS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+
+
+def _check_simple_delete(statement: exp.Delete, meta: TableMeta, table: str) -> None:
+    """StarRocks's DELETE on a table that is not a Primary Key table: only conditions
+    `column op value` (=, !=, <, <=, >, >=, [NOT] IN of values) joined by AND, no subquery, no
+    function or cast on either side, no USING; on Unique and Aggregate tables key columns only."""
+    if statement.args.get("using"):
+        raise StarRocksError(f"DELETE ... USING is only supported on Primary Key tables ({table})")
+    where = statement.args.get("where")
+    if where is None:
+        raise StarRocksError("Where clause is not set")
+    conditions, stack = [], [where.this]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, exp.And):
+            stack.extend((node.this, node.expression))
+        elif isinstance(node, exp.Paren):
+            stack.append(node.this)
+        else:
+            conditions.append(node)
+    for condition in conditions:
+        inner = condition.this if isinstance(condition, exp.Not) else condition
+        if isinstance(inner, exp.In) and not inner.args.get("query"):
+            column, values = inner.this, inner.expressions
+        elif isinstance(inner, exp.Is) and isinstance(inner.expression, exp.Null):
+            column, values = inner.this, []
+        elif isinstance(condition, _DELETE_OPERATORS):
+            column, values = condition.this, [condition.expression]
+        else:
+            raise StarRocksError(
+                f"Where clause only supports compound predicate, binary predicate, is_null "
+                f"predicate or in predicate on {table}: {condition.sql('starrocks')}"
+            )
+        if not isinstance(column, exp.Column):
+            raise StarRocksError(f"Left expr of binary predicate should be column name: {column}")
+        values = [v.this if isinstance(v, exp.Neg) else v for v in values]
+        if not all(isinstance(v, exp.Literal) for v in values):
+            raise StarRocksError("Right expr of binary predicate should be value")
+        if meta.table_type in ("UNIQUE", "AGGREGATE") and column.name.lower() not in {
+            k.lower() for k in meta.keys
+        }:
+            raise StarRocksError(f"Column[{column.name}] is not key column")
