@@ -50,6 +50,11 @@ def read_constants(settings: Settings) -> list[tuple[str, str | None]]:
     return [(str(k), None if v is None else str(v)) for k, v in rows]
 
 
+# what pymongo's ConfigurationError says when resolving a mongodb+srv:// host timed out or no
+# name server answered (dnspython's messages), as opposed to a name that does not exist
+_DNS_TRANSIENT = ("lifetime expired", "timed out", "nameservers failed", "no nameservers")
+
+
 def _classify(exc: Exception, settings: Settings) -> Exception:
     from pymongo import errors
 
@@ -61,10 +66,23 @@ def _classify(exc: Exception, settings: Settings) -> Exception:
     if isinstance(exc, errors.ConnectionFailure | errors.ExecutionTimeout | errors.WTimeoutError):
         return TransientError(f"MongoDB connection lost: {text}")
     if isinstance(exc, errors.ConfigurationError):
+        if any(m in text.lower() for m in _DNS_TRANSIENT):
+            # a mongodb+srv:// URI is resolved through DNS at connect time: a DNS outage
+            return TransientError(f"MongoDB host lookup failed (DNS): {text}")
         return TerminalError(f"DATAWIZ_MONGO_URI is not usable: {text}")
     if isinstance(exc, errors.BulkWriteError):
-        first = (exc.details.get("writeErrors") or [{}])[0]
-        return TerminalError(f"MongoDB refused the write: {redact(first.get('errmsg'), settings)}")
+        write_errors = exc.details.get("writeErrors") or []
+        if not write_errors:
+            # every write applied, the write concern not confirmed in time (a wtimeout, a
+            # primary stepping down): the upserts are idempotent, so writing again is safe
+            concern = (exc.details.get("writeConcernErrors") or [{}])[0]
+            return TransientError(
+                "MongoDB did not confirm the write concern: "
+                f"{redact(concern.get('errmsg'), settings)}"
+            )
+        return TerminalError(
+            f"MongoDB refused the write: {redact(write_errors[0].get('errmsg'), settings)}"
+        )
     if isinstance(exc, errors.OperationFailure):
         if exc.code in _AUTH_CODES:
             return TerminalError(f"MongoDB refused the credentials of DATAWIZ_MONGO_URI: {text}")

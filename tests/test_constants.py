@@ -146,6 +146,22 @@ def test_connection_lost_mid_write_is_retried(warehouse, mongo_double, mongo_uri
     assert len(mongo_double.collection("datawiz", COLLECTION)) == 5
 
 
+def test_unconfirmed_write_concern_is_retried(warehouse, mongo_double, mongo_uri):
+    """A replica set that applied the upserts but did not confirm the write concern in time
+    (wtimeout): transient, and writing again is safe (upserts by _id)."""
+    mongo_double.fail_write_concern("update", times=1)
+    report = run_steps(
+        "morning",
+        [constants_step(settings_for(warehouse, mongo_uri))],
+        backoff=0.01,
+        echo=lambda line: None,
+    )
+    (result,) = report.results
+    assert result.status == "ok" and result.attempts == 2
+    assert mongo_double.commands.count("update") == 2
+    assert len(mongo_double.collection("datawiz", COLLECTION)) == 5
+
+
 def test_wrong_password_is_terminal_not_retried(warehouse, mongo_double):
     uri = mongo_double.uri(MONGO_USER, "not-the-password")
     report = run_steps(

@@ -57,6 +57,7 @@ AUTHENTICATION_FAILED = 18
 COMMAND_NOT_FOUND = 59
 DUPLICATE_KEY = 11000
 HOST_UNREACHABLE = 6
+WRITE_CONCERN_FAILED = 64
 
 _OPEN_COMMANDS = {
     "hello",
@@ -86,6 +87,7 @@ class MongoWireDouble:
         self._authenticated: set[int] = set()  # client ports that passed SCRAM
         self._conversations: dict[int, dict] = {}
         self._faults: dict[str, list[tuple[bool, int]]] = {}
+        self._concern_faults: dict[str, int] = {}
         self._down = False
         self._ids = itertools.count(1)
 
@@ -121,6 +123,7 @@ class MongoWireDouble:
             self.data.clear()
             self.commands.clear()
             self._faults.clear()
+            self._concern_faults.clear()
             self._down = False
 
     def collection(self, database: str, name: str) -> list[dict]:
@@ -132,6 +135,14 @@ class MongoWireDouble:
         """Make the next `times` requests of `command` hang up (network error) or fail."""
         with self._lock:
             self._faults.setdefault(command.lower(), []).extend([(hangup, code)] * times)
+
+    def fail_write_concern(self, command: str, times: int = 1) -> None:
+        """Apply the next `times` writes of `command`, then answer as a replica set whose write
+        concern timed out (writeConcernError 64, `wtimeout`): the write happened, unconfirmed."""
+        with self._lock:
+            self._concern_faults[command.lower()] = (
+                self._concern_faults.get(command.lower(), 0) + times
+            )
 
     @contextmanager
     def down(self) -> Iterator[None]:
@@ -175,6 +186,15 @@ class MongoWireDouble:
             return request.command_err(code=BAD_VALUE, errmsg=f"test double: {exc}")
         if "ok" in reply and not reply["ok"]:
             return request.replies(reply)
+        with self._lock:
+            if self._concern_faults.get(name):
+                self._concern_faults[name] -= 1
+                reply["writeConcernError"] = {
+                    "code": WRITE_CONCERN_FAILED,
+                    "codeName": "WriteConcernFailed",
+                    "errmsg": "waiting for replication timed out",
+                    "errInfo": {"wtimeout": True},
+                }
         return request.ok(**reply)
 
     # -- handshake and admin -----------------------------------------------------------------
