@@ -6,7 +6,8 @@ backed up, in the same relative layout, so the backup folder is itself a landing
 loader can read (`python -m loader --source <dest_dir>`).
 
 - Not yet backed up = (path, version) missing from the manifest, or its copy missing on disk. A
-  re-uploaded blob (new etag) is copied again over the old copy; the manifest keeps both rows.
+  re-uploaded blob (new etag) is copied again; the copy of the earlier content is kept beside
+  it as `<name>.<sha256 prefix>.superseded`, and the manifest keeps both rows.
 - Each copy streams through the source's bounded ranged reader into a temp file beside the
   target, is checked (size; the blob's Content-MD5 when it has one; the content hash for a local
   source), fsynced, then renamed into place. A crash leaves only a temp file, removed by the
@@ -176,7 +177,10 @@ def backup(
         manifest = _Manifest(dest / MANIFEST)
         try:
             listing = source.list(set(ds.load_datasets()))
-            report.listed = len(listing.files)
+            report.listed = len(listing.files) + len(listing.unreadable)
+            for file, reason in listing.unreadable:
+                report.failed.append((file.path, reason))
+                log.error("backup of %s failed: %s", file.path, reason)
             for file in listing.files:
                 if cutoff is not None and date.fromisoformat(file.dt) < cutoff:
                     report.outside_retention += 1
@@ -219,6 +223,7 @@ def _copy_one(
         problem = _verify(source, file, size, md5.digest(), sha256.hexdigest(), report)
         if problem:
             raise _Mismatch(problem)
+        _keep_superseded(target, sha256.hexdigest())
         os.replace(temp, target)
         _fsync_dir(target.parent)
     except (TransientError, OSError, _Mismatch) as exc:
@@ -239,6 +244,28 @@ def _copy_one(
 
 class _Mismatch(Exception):
     pass
+
+
+SUPERSEDED_SUFFIX = ".superseded"
+
+
+def _keep_superseded(target: Path, new_sha256: str) -> None:
+    """A re-uploaded blob with other content must not destroy the copy of the version before
+    it (perhaps the one that was loaded): that copy stays beside the new one, as
+    `<name>.<its sha256, 16 hex>.superseded` (the loader reading the backup ignores it; retention
+    prunes it with its dt= folder)."""
+    if not target.exists():
+        return
+    digest = hashlib.sha256()
+    with open(target, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    old = digest.hexdigest()
+    if old == new_sha256:
+        return  # same bytes (only the etag changed): nothing to keep
+    kept = target.with_name(f"{target.name}.{old[:16]}{SUPERSEDED_SUFFIX}")
+    os.replace(target, kept)
+    log.info("kept the copy of the earlier version of %s as %s", target.name, kept.name)
 
 
 def _verify(

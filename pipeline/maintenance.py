@@ -111,17 +111,30 @@ def prune_history_step(settings: Settings) -> StepOutcome:
 
 
 def maintenance_steps(settings: Settings, dbt_timeout: float | None = None) -> list[Step]:
+    # Maintenance must end before the morning run, which waits for its lock: a full refresh that
+    # timed out (DATAWIZ_MAINTAIN_TIMEOUT_SECONDS) is not started over, and the table
+    # statements (ANALYZE TABLE waits for its statistics job) have the dbt step timeout.
+    statements = float(settings.dbt_timeout_seconds)
     steps = [
+        Step("dbt-full-refresh", lambda: full_refresh_step(settings, dbt_timeout), window=WINDOW),
         Step(
-            "dbt-full-refresh",
-            lambda: full_refresh_step(settings, dbt_timeout),
+            "optimize",
+            lambda: optimize_step(settings),
             retries=1,
+            timeout=statements,
             window=WINDOW,
         ),
-        Step("optimize", lambda: optimize_step(settings), retries=1, window=WINDOW),
     ]
     if settings.target == "starrocks":
-        steps.append(Step("compact", lambda: compact_step(settings), required=False, window=WINDOW))
+        steps.append(
+            Step(
+                "compact",
+                lambda: compact_step(settings),
+                timeout=statements,
+                required=False,
+                window=WINDOW,
+            )
+        )
     steps.append(
         Step("prune-history", lambda: prune_history_step(settings), required=False, window=WINDOW)
     )

@@ -33,6 +33,7 @@ from pipeline.runner import (
     RunReport,
     Step,
     StepOutcome,
+    StepResult,
     check_deadline,
     run_steps,
 )
@@ -262,19 +263,6 @@ def steps_for(
 ) -> list[Step]:
     run = run or new_run(window)
     steps: list[Step] = []
-    if window == "morning":
-        # first, so the extracts are safe before anything else happens; a failed backup is
-        # reported (warn + alert) but does not hold back the facts
-        steps.append(
-            Step(
-                "backup",
-                lambda: backup_step(settings),
-                retries=2,
-                timeout=step_timeout(settings, "backup"),
-                required=False,
-                window=window,
-            )
-        )
     steps.append(
         Step(
             f"load-{window}",
@@ -314,6 +302,20 @@ def steps_for(
                 window=window,
             )
         )
+    if window == "morning":
+        # last: a slow or failing backup (a first copy of a large container, its retries) must
+        # not hold back the facts and the constants; it needs nothing before it (the loader only
+        # reads the extracts), and a failure is reported (warn + alert)
+        steps.append(
+            Step(
+                "backup",
+                lambda: backup_step(settings),
+                retries=2,
+                timeout=step_timeout(settings, "backup"),
+                required=False,
+                window=window,
+            )
+        )
     if window == "evening":
         # the facts' table-level audits, daily (they do not read the dimensions); a failure
         # fails the run and alerts
@@ -342,17 +344,70 @@ def steps_for(
     return steps
 
 
+class LockHeld(TerminalError):
+    """Another run still held the lock when this one had waited as long as it may."""
+
+    def __init__(self, message: str, waited: float):
+        super().__init__(message)
+        self.waited = waited
+
+
+# how often a run waiting for the lock tries it again
+LOCK_POLL_SECONDS = 5.0
+
+
 @contextmanager
-def run_lock(settings: Settings) -> Iterator[None]:
-    """One pipeline at a time per warehouse: cron may start a run while the last one goes on."""
+def run_lock(
+    settings: Settings, command: str = "", echo: Callable[[str], None] = _print_now
+) -> Iterator[None]:
+    """One pipeline at a time per warehouse: cron may start a run while the last one goes on
+    (the monthly maintenance into the morning run). A run that finds the lock held waits for it
+    up to DATAWIZ_LOCK_WAIT_SECONDS, saying once whom it waits for, then gives up (LockHeld).
+    The holder writes its pid, command and start time into the lock file."""
     lock_path = Path(settings.duckdb_path).resolve().parent / ".datawiz.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise TerminalError(f"another DataWiz run holds {lock_path}") from None
+    wait = max(0.0, float(settings.lock_wait_seconds))
+    started = time.monotonic()
+    announced = False
+    with open(lock_path, "a+") as fh:  # not "w": that would wipe the holder's line
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                waited = time.monotonic() - started
+                holder = _lock_holder(lock_path)
+                if waited >= wait:
+                    raise LockHeld(
+                        f"another DataWiz run holds {lock_path} ({holder})"
+                        + (f"; waited {waited:.0f}s for it" if wait else ""),
+                        waited,
+                    ) from None
+                if not announced:
+                    announced = True
+                    echo(
+                        f"datawiz: waiting up to {wait:.0f}s for the run that holds the lock "
+                        f"({holder})"
+                    )
+                time.sleep(min(LOCK_POLL_SECONDS, wait - waited))
+        if announced:
+            echo(f"datawiz: lock free after {time.monotonic() - started:.0f}s; starting")
+        fh.seek(0)
+        fh.truncate()
+        fh.write(
+            f"pid {os.getpid()}: {command or 'datawiz'} since "
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC\n"
+        )
+        fh.flush()
         yield
+
+
+def _lock_holder(lock_path: Path) -> str:
+    try:
+        line = lock_path.read_text().strip()
+    except OSError:
+        line = ""
+    return line or "holder unknown"
 
 
 def rerun_command(command: str, settings: Settings) -> str:
@@ -386,19 +441,35 @@ def execute(
     echo=print,
     observers: Sequence[Observer] | None = None,
 ) -> RunReport:
-    """Run declared steps under the lock, with run history, traces and alerts."""
+    """Run declared steps under the lock, with run history, traces and alerts. A run that
+    waited for the lock in vain raises LockHeld (exit 2) after an alert e-mail: it did not run."""
     alerts.check_settings(settings)
-    with run_lock(settings):
-        if observers is None:
-            observers = default_observers(settings, steps, command)
-        return run_steps(
-            run.pipeline,
-            steps,
-            echo=echo,
-            observers=observers,
-            run_id=run.run_id,
-            scrub=lambda text: redact(text, settings),
-        )
+    try:
+        with run_lock(settings, command, echo):
+            if observers is None:
+                observers = default_observers(settings, steps, command)
+            return run_steps(
+                run.pipeline,
+                steps,
+                echo=echo,
+                observers=observers,
+                run_id=run.run_id,
+                scrub=lambda text: redact(text, settings),
+            )
+    except LockHeld as exc:
+        if exc.waited:  # a scheduled run that did not happen: say so (cron's mail may be off)
+            _alert_not_started(run, settings, command, redact(str(exc), settings))
+        raise
+
+
+def _alert_not_started(run: RunContext, settings: Settings, command: str, why: str) -> None:
+    """The alert e-mail of a run that could not start: one failed step, `lock`."""
+    now = datetime.now(UTC)
+    report = RunReport(run.pipeline, run_id=run.run_id, started_at=run.started_at)
+    report.results.append(StepResult("lock", "failed", 0.0, None, why, 1, now, now))
+    report.finished_at = now
+    rerun = redact(rerun_command(command, settings), settings)
+    alerts.EmailAlerts(settings, rerun).run_finished(report)
 
 
 def run_pipeline(

@@ -103,15 +103,22 @@ def test_mirrors_verifies_records_and_is_idempotent(azurite, azure_container, bl
     second = _backup(azurite, azure_container, dest, today=TODAY)
     assert second.copied == [] and second.skipped == 4 and second.ok
 
-    # a re-uploaded blob (new etag) is copied again; a deleted copy is restored
+    # a re-uploaded blob (new etag) is copied again, and the copy of the version before it is
+    # kept beside it; a deleted copy is restored
     changed = "fis/dt=2026-11-22/part-001.parquet"
+    earlier = blobs[changed]
     blobs[changed] = _parquet(fis_table(7, start=77_000))
     azure_container.upload_blob(f"{PREFIX}/{changed}", blobs[changed], overwrite=True)
     (dest / "fis/dt=2026-11-21/part-001.parquet").unlink()
     third = _backup(azurite, azure_container, dest, today=TODAY)
     assert sorted(third.copied) == ["fis/dt=2026-11-21/part-001.parquet", changed]
-    assert _files(dest) == blobs
+    superseded = f"{changed}.{hashlib.sha256(earlier).hexdigest()[:16]}.superseded"
+    assert _files(dest) == {**blobs, superseded: earlier}
     assert len(_manifest(dest)) == 5  # both versions of the changed file are on record
+    # the same bytes again under a new etag: copied, and nothing more is kept
+    azure_container.upload_blob(f"{PREFIX}/{changed}", blobs[changed], overwrite=True)
+    assert _backup(azurite, azure_container, dest, today=TODAY).copied == [changed]
+    assert _files(dest) == {**blobs, superseded: earlier}
 
     # the backup folder is a landing folder: it lands the same rows as the container
     sink = DuckDBSink(tmp_path / "w.duckdb")
@@ -122,6 +129,7 @@ def test_mirrors_verifies_records_and_is_idempotent(azurite, azure_container, bl
     assert landed.ok and landed.rows == sum(
         pq.read_table(io.BytesIO(b)).num_rows for b in blobs.values()
     )
+    assert superseded in {i.path for i in landed.ignored}  # not a data file for the loader
 
 
 def test_a_copy_that_does_not_match_content_md5_is_rejected(
@@ -215,6 +223,29 @@ def test_retention_prunes_old_dt_folders_and_does_not_copy_them_back(local_landi
     assert (dest / "notes/dt=2020-01-01").exists()
     with pytest.raises(TerminalError):
         bk.backup(str(local_landing), dest, retention_days=-1)
+
+
+def test_a_file_that_cannot_be_read_fails_the_backup_not_silently(
+    local_landing, tmp_path, monkeypatch
+):
+    from loader.sources import local
+
+    real_version = local.file_version
+
+    def version(path):
+        if path.parent.name == "dt=2026-11-20":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_version(path)
+
+    monkeypatch.setattr(local, "file_version", version)
+    dest = tmp_path / "backup"
+    report = bk.backup(str(local_landing), dest, retention_days=None, today=TODAY)
+    assert not report.ok and report.listed == 5 and len(report.copied) == 4
+    ((path, reason),) = report.failed
+    assert path == "fis/dt=2026-11-20/part-001.parquet" and "Permission denied" in reason
+    monkeypatch.setattr(local, "file_version", real_version)
+    again = bk.backup(str(local_landing), dest, retention_days=None, today=TODAY)
+    assert again.ok and again.copied == [path]
 
 
 def test_one_backup_at_a_time(local_landing, tmp_path):

@@ -15,6 +15,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -118,13 +119,13 @@ def test_morning_run_lands_builds_and_publishes(env, monkeypatch, capsys, mongo_
     assert orchestrate.main(["run", "morning"]) == orchestrate.EXIT_OK
 
     out = capsys.readouterr().out
-    # a local landing folder needs no backup: the step says so and the run goes on
+    # a local landing folder needs no backup: the step says so
     assert step_lines(out) == [
-        ["backup", "skipped"],
         ["load-morning", "ok"],
         ["freshness-morning", "ok"],
         ["dbt-morning", "ok"],
         ["constants", "ok"],
+        ["backup", "skipped"],
     ]
     assert out.splitlines()[-1].startswith("datawiz: morning pipeline ok in ")
     assert dbt.calls == [
@@ -140,11 +141,11 @@ def test_morning_run_lands_builds_and_publishes(env, monkeypatch, capsys, mongo_
     assert docs == {"latest_invoice_date": "2026-11-03", "fis_lines": "30"}
     (run,) = recent_runs(Settings.from_env())
     assert run.status == "ok" and [s.step for s in run.steps] == [
-        "backup",
         "load-morning",
         "freshness-morning",
         "dbt-morning",
         "constants",
+        "backup",
     ]
     assert MONGO_PASSWORD not in out
 
@@ -159,11 +160,11 @@ def test_failed_run_exits_1_alerts_once_and_rerun_picks_up(env, monkeypatch, cap
     assert orchestrate.main(["run", "morning"]) == orchestrate.EXIT_FAILED
     out = capsys.readouterr().out
     assert step_lines(out) == [
-        ["backup", "skipped"],
         ["load-morning", "ok"],
         ["freshness-morning", "ok"],
         ["dbt-morning", "failed"],
         ["constants", "skipped"],
+        ["backup", "skipped"],
     ]
     (mail,) = smtp_server.received
     assert "morning pipeline FAILED" in mail.message["Subject"]
@@ -277,11 +278,64 @@ def test_exit_2_for_bad_configuration_and_a_held_lock(env, monkeypatch, capsys):
     assert "DATAWIZ_ALERT_ON" in capsys.readouterr().err
     monkeypatch.delenv("DATAWIZ_ALERT_ON")
 
+    monkeypatch.setenv("DATAWIZ_LOCK_WAIT_SECONDS", "0")
     lock = Path(env / ".datawiz.lock")
-    with open(lock, "w") as held:
+    with open(lock, "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.write("pid 4242: maintain since 2026-12-01 03:00:00 UTC\n")
+        held.flush()
         assert orchestrate.main(["run", "evening"]) == orchestrate.EXIT_CONFIG
-    assert "another DataWiz run holds" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "another DataWiz run holds" in err and "(pid 4242: maintain since" in err
+
+
+def test_a_run_waits_for_the_lock_then_runs(env, monkeypatch, capsys):
+    """The monthly maintenance running into the morning: the morning waits for it, then runs."""
+    use_dbt(monkeypatch, FakeDbt())
+    monkeypatch.setenv("DATAWIZ_LOCK_WAIT_SECONDS", "30")
+    monkeypatch.setattr(pipelines, "LOCK_POLL_SECONDS", 0.1)
+    held = open(env / ".datawiz.lock", "a")  # noqa: SIM115 - the timer closes it: lock released
+    fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    held.write("pid 4242: maintain since 2026-12-01 03:00:00 UTC\n")
+    held.flush()
+    release = threading.Timer(1.5, held.close)  # closing the file releases the lock
+    release.start()
+    try:
+        t0 = time.monotonic()
+        assert orchestrate.main(["run", "morning"]) == orchestrate.EXIT_OK
+        waited = time.monotonic() - t0
+    finally:
+        release.cancel()
+        held.close()
+    out = capsys.readouterr().out
+    assert "waiting up to 30s for the run that holds the lock (pid 4242: maintain" in out
+    assert waited >= 1.5 and "lock free after" in out
+    assert step_lines(out)[0] == ["load-morning", "ok"]
+    # the lock file names the run that holds it now
+    assert (env / ".datawiz.lock").read_text().startswith(f"pid {os.getpid()}: run morning since")
+
+
+def test_a_run_that_waited_in_vain_exits_2_and_alerts(env, monkeypatch, capsys, smtp_server):
+    """A run that did not happen sends the alert e-mail (cron's own mail is usually off)."""
+    use_dbt(monkeypatch, FakeDbt())
+    monkeypatch.setenv("DATAWIZ_SMTP_HOST", smtp_server.host)
+    monkeypatch.setenv("DATAWIZ_SMTP_PORT", str(smtp_server.port))
+    monkeypatch.setenv("DATAWIZ_SMTP_TLS", "none")
+    monkeypatch.setenv("DATAWIZ_ALERT_TO", "oncall@example.com")
+    monkeypatch.setenv("DATAWIZ_LOCK_WAIT_SECONDS", "1")
+    monkeypatch.setattr(pipelines, "LOCK_POLL_SECONDS", 0.1)
+    with open(env / ".datawiz.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.write("pid 4242: maintain since 2026-12-01 03:00:00 UTC\n")
+        held.flush()
+        assert orchestrate.main(["run", "morning"]) == orchestrate.EXIT_CONFIG
+    assert "waited 1s for it" in capsys.readouterr().err
+    (mail,) = smtp_server.received
+    assert "morning pipeline FAILED" in mail.message["Subject"]
+    body = mail.message.get_content()
+    assert "lock: failed after 1 attempt(s)" in body and "pid 4242: maintain" in body
+    assert "python orchestrate.py run morning" in body
+    assert recent_runs(Settings.from_env()) == []  # nothing ran, nothing recorded
 
 
 @pytest.mark.parametrize("command", ["run", "summary", "status", "maintain", "schedule"])
@@ -377,7 +431,12 @@ def test_maintenance_sql_on_starrocks(fresh_starrocks_double):
         starrocks_password=env["DATAWIZ_STARROCKS_PASSWORD"],
     )
 
-    steps = [s.name for s in maintenance.maintenance_steps(settings)]
+    declared = maintenance.maintenance_steps(settings)
+    steps = [s.name for s in declared]
+    # maintenance must end before the morning run that waits for its lock: a full refresh past
+    # its timeout is not started over, and the table statements have a timeout of their own
+    assert declared[0].retries == 0
+    assert [s.timeout for s in declared[1:3]] == [settings.dbt_timeout_seconds] * 2
     optimized = maintenance.optimize_step(settings)
     compacted = maintenance.compact_step(settings)
     pruned = maintenance.prune_history_step(settings)
