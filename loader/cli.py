@@ -61,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="list the data files found (path, size, version; loaded or not) and what is "
         "ignored with the reason; lands nothing and opens no warehouse",
     )
+    p.add_argument(
+        "--retry-quarantined",
+        action="store_true",
+        help="try the files quarantined before again, e.g. after the dataset declaration was "
+        "corrected (a file still bad is quarantined again; the ledger keeps every entry)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress, warnings only")
     return p
 
@@ -124,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                 selected,
                 batch_rows=settings.batch_rows,
                 progress=_progress_printer(args.quiet),
+                retry_quarantined=args.retry_quarantined,
             )
         finally:
             sink.close()

@@ -79,9 +79,12 @@ def land(
     batch_rows: int = 65_536,
     run_id: str | None = None,
     progress: Progress | None = None,
+    retry_quarantined: bool = False,
 ) -> LandReport:
     """Land every listed file of `datasets` not yet in the ledger. Bad files are quarantined and
-    the others still load; a file that fails for another reason is left for the next run."""
+    the others still load; a file that fails for another reason is left for the next run.
+    `retry_quarantined`: files quarantined before are tried again (after the declaration was
+    corrected); the ledger keeps the earlier entries, a file still bad is quarantined again."""
     started = time.perf_counter()
     report = LandReport(run_id or uuid.uuid4().hex[:12], source.describe(), sink.describe())
     by_name = {d.name: d for d in datasets}
@@ -93,7 +96,7 @@ def land(
     report.ignored = listing.ignored
     for item in listing.ignored:
         log.info("ignored %s: %s", item.path, item.reason)
-    done = sink.done_versions()
+    done = sink.done_versions(retry_quarantined)
     todo = [f for f in listing.files if f.version not in done.get(f.path, ())]
     report.skipped = report.listed - len(todo)
     unreadable = [(f, reason) for f, reason in listing.unreadable if f.dataset in by_name]

@@ -533,3 +533,48 @@ def test_a_quarantine_that_cannot_be_recorded_fails_that_file_only(root, tmp_pat
     assert _query(db, f"select status from raw.load_ledger where file_path = '{bad}'") == [
         ("quarantined",)
     ]
+
+
+def test_quarantined_files_can_be_tried_again_after_the_declaration_is_corrected(
+    root, tmp_path, capsys
+):
+    """A column declared a day before upstream sends it quarantines that day's files; once the
+    declaration is corrected, `--retry-quarantined` lands them (a file still bad is quarantined
+    again), and without it nothing quarantined is tried again."""
+    import dataclasses
+
+    (fis,) = ds.select(names=["fis"])
+    too_early = dataclasses.replace(fis, columns=(*fis.columns, ds.Column("promo_code", "string")))
+    (root / "fis/dt=2026-11-04").mkdir()
+    (root / "fis/dt=2026-11-04/part-001.parquet").write_bytes(b"PAR1 this is not parquet")
+    db = tmp_path / "w.duckdb"
+
+    def land_with(dataset, **kw):
+        sink = DuckDBSink(db)
+        try:
+            return land(LocalSource(root), sink, [dataset], batch_rows=700, **kw)
+        finally:
+            sink.close()
+
+    first = land_with(too_early)
+    assert len(first.of("quarantined")) == 3 and first.rows == 0
+    assert land_with(fis).results == []  # quarantined: not tried again by a plain run
+    again = land_with(fis, retry_quarantined=True)
+    assert sorted(r.file.path for r in again.of("loaded")) == [
+        "fis/dt=2026-11-01/part-001.parquet",
+        "fis/dt=2026-11-02/part-001.parquet",
+    ]
+    assert [r.file.path for r in again.of("quarantined")] == ["fis/dt=2026-11-04/part-001.parquet"]
+    assert _query(db, "select count(*) from raw.fis") == [(2800,)]
+    # the ledger keeps the history: the first quarantine of each file, then what followed
+    assert _query(
+        db,
+        "select status, count(*) from raw.load_ledger group by status order by status",
+    ) == [("loaded", 2), ("quarantined", 4)]
+    assert land_with(fis, retry_quarantined=True).of("loaded") == []  # loaded stays loaded
+    assert (
+        "--retry-quarantined"
+        in subprocess.run(
+            [sys.executable, "-m", "loader", "--help"], capture_output=True, text=True, check=True
+        ).stdout
+    )

@@ -36,8 +36,9 @@ class Sink(Protocol):
         """Create the raw schema, raw tables and the ledger if missing; add declared columns."""
         ...
 
-    def done_versions(self) -> dict[str, set[str]]:
-        """path -> versions that need no further attempt (loaded, or quarantined as bad)."""
+    def done_versions(self, retry_quarantined: bool = False) -> dict[str, set[str]]:
+        """path -> versions that need no further attempt (loaded, or quarantined as bad unless
+        `retry_quarantined`)."""
         ...
 
     def write(self, dataset: Dataset, reader: pa.RecordBatchReader, entry: LedgerEntry) -> int:

@@ -98,10 +98,10 @@ class DuckDBSink:
                         f'alter table raw."{ds.name}" add column "{f.name}" {duckdb_type(f.type)}'
                     )
 
-    def done_versions(self) -> dict[str, set[str]]:
+    def done_versions(self, retry_quarantined: bool = False) -> dict[str, set[str]]:
+        done = "('loaded')" if retry_quarantined else "('loaded', 'quarantined')"
         rows = self.con.execute(
-            f"select file_path, version from raw.{LEDGER_TABLE} "
-            "where status in ('loaded', 'quarantined')"
+            f"select file_path, version from raw.{LEDGER_TABLE} where status in {done}"
         ).fetchall()
         out: dict[str, set[str]] = {}
         for path, version in rows:

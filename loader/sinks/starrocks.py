@@ -305,11 +305,12 @@ class StarRocksSink:
             time.sleep(delay)
             delay = min(2.0, delay * 2)
 
-    def done_versions(self) -> dict[str, set[str]]:
+    def done_versions(self, retry_quarantined: bool = False) -> dict[str, set[str]]:
+        done = "('loaded')" if retry_quarantined else "('loaded', 'quarantined')"
         rows = self._execute(
             f"select {q('file_path')}, {q('version')} "
             f"from {q(self.database)}.{q(LEDGER_TABLE)} "
-            f"where {q('status')} in ('loaded', 'quarantined')"
+            f"where {q('status')} in {done}"
         )
         out: dict[str, set[str]] = {}
         for path, version in rows:
