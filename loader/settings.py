@@ -112,6 +112,10 @@ class Settings:
     constants_timeout_seconds: int = 600
     rollups_timeout_seconds: int = 1800
     maintain_timeout_seconds: int = 4 * 3600
+    # StarRocks's timeout for one file's Stream Load (its transaction, begin to commit: the
+    # read, the CSV and every chunk); raise it for very large files (the FE caps it at
+    # max_stream_load_timeout_second)
+    starrocks_load_timeout_seconds: int = 600
     # a run that finds another one holding the lock waits this long for it (then exit 2, alert)
     lock_wait_seconds: int = 3600
     # dbt's threads (the profile reads DATAWIZ_DBT_THREADS, set from here)

@@ -415,6 +415,26 @@ def test_a_publish_timeout_waits_until_the_rows_are_visible(tmp_path, double, mo
     ) == [(70,)]
 
 
+def test_the_load_timeout_comes_from_the_settings(tmp_path, double):
+    """A large backfill file needs more than StarRocks's default 600 s from begin to commit:
+    DATAWIZ_STARROCKS_LOAD_TIMEOUT_SECONDS reaches the transaction's `timeout` header."""
+    root = tmp_path / "landing"
+    write_parquet(root, "fis/dt=2026-11-01/part-001.parquet", fis_table(30))
+    write_parquet(root, "fis/dt=2026-11-02/part-001.parquet", fis_table(3000, start=100))
+    sink = StarRocksSink.from_settings(
+        settings(double, starrocks_load_timeout_seconds=5400), chunk_bytes=50_000
+    )
+    try:
+        assert land(LocalSource(root), sink, ds.select(names=["fis"]), batch_rows=100).ok
+    finally:
+        sink.close()
+    # the small file as one Stream Load, the large one as a transaction of chunks
+    stats = double.stream_load.stats
+    sent = stats.of("be", "_stream_load") + stats.of("be", "transaction/begin")
+    assert {r.path.rsplit("/", 1)[-1] for r in sent} == {"_stream_load", "begin"}
+    assert {r.headers.get("timeout") for r in sent} == {"5400"}
+
+
 def test_a_label_whose_rows_were_deleted_fails_at_once_saying_why(tmp_path, double):
     """Rows and ledger row deleted by hand to land a file again: StarRocks still holds the
     label (3 days) and answers the same load as already loaded. No row will ever show up, so

@@ -221,6 +221,7 @@ class StarRocksSink:
             settings.starrocks_user,
             settings.starrocks_password,
             chunk_bytes=kwargs.pop("chunk_bytes", DEFAULT_CHUNK_BYTES),
+            load_timeout=settings.starrocks_load_timeout_seconds,
         )
         host, port = settings.starrocks_host, settings.starrocks_query_port
         user, password = settings.starrocks_user, settings.starrocks_password
