@@ -302,7 +302,6 @@ def steps_for(
                 window=window,
             )
         )
-    if window == "morning":
         # last: a slow or failing backup (a first copy of a large container, its retries) must
         # not hold back the facts and the constants; it needs nothing before it (the loader only
         # reads the extracts), and a failure is reported (warn + alert)

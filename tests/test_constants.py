@@ -133,23 +133,15 @@ def test_outage_is_transient_retried_then_reported(warehouse, mongo_double, mong
     assert mongo_double.collection("datawiz", COLLECTION) == []
 
 
-def test_connection_lost_mid_write_is_retried(warehouse, mongo_double, mongo_uri):
-    mongo_double.fail("update", times=1, hangup=True)
-    report = run_steps(
-        "morning",
-        [constants_step(settings_for(warehouse, mongo_uri))],
-        backoff=0.01,
-        echo=lambda line: None,
-    )
-    (result,) = report.results
-    assert result.status == "ok" and result.attempts == 2
-    assert len(mongo_double.collection("datawiz", COLLECTION)) == 5
-
-
-def test_unconfirmed_write_concern_is_retried(warehouse, mongo_double, mongo_uri):
-    """A replica set that applied the upserts but did not confirm the write concern in time
-    (wtimeout): transient, and writing again is safe (upserts by _id)."""
-    mongo_double.fail_write_concern("update", times=1)
+@pytest.mark.parametrize("fault", ["connection lost", "write concern not confirmed"])
+def test_a_write_that_may_not_have_happened_is_retried(warehouse, mongo_double, mongo_uri, fault):
+    """The connection lost mid-write, or a replica set that applied the upserts but did not
+    confirm the write concern in time (wtimeout): transient, and writing again is safe (upserts
+    by _id)."""
+    if fault == "connection lost":
+        mongo_double.fail("update", times=1, hangup=True)
+    else:
+        mongo_double.fail_write_concern("update", times=1)
     report = run_steps(
         "morning",
         [constants_step(settings_for(warehouse, mongo_uri))],
