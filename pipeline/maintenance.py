@@ -111,9 +111,10 @@ def prune_history_step(settings: Settings) -> StepOutcome:
 
 
 def maintenance_steps(settings: Settings, dbt_timeout: float | None = None) -> list[Step]:
-    # Maintenance must end before the morning run, which waits for its lock: a full refresh that
-    # timed out (DATAWIZ_MAINTAIN_TIMEOUT_SECONDS) is not started over, and the table
-    # statements (ANALYZE TABLE waits for its statistics job) have the dbt step timeout.
+    # Maintenance must end before the morning run, which waits for its lock: the whole run has
+    # DATAWIZ_MAINTAIN_TIMEOUT_SECONDS (run_maintenance), a full refresh that failed is not
+    # started over, and the table statements (ANALYZE TABLE waits for its statistics job) have
+    # the dbt step timeout as well.
     statements = float(settings.dbt_timeout_seconds)
     steps = [
         Step("dbt-full-refresh", lambda: full_refresh_step(settings, dbt_timeout), window=WINDOW),
@@ -144,5 +145,14 @@ def maintenance_steps(settings: Settings, dbt_timeout: float | None = None) -> l
 def run_maintenance(settings: Settings, echo=print, observers=None) -> RunReport:
     from pipeline.pipelines import execute, new_run, step_timeout
 
-    steps = maintenance_steps(settings, dbt_timeout=step_timeout(settings, "maintain"))
-    return execute(new_run(WINDOW), steps, settings, command=WINDOW, echo=echo, observers=observers)
+    budget = step_timeout(settings, "maintain")
+    steps = maintenance_steps(settings, dbt_timeout=budget)
+    return execute(
+        new_run(WINDOW),
+        steps,
+        settings,
+        command=WINDOW,
+        echo=echo,
+        observers=observers,
+        budget=budget,
+    )

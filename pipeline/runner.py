@@ -200,12 +200,16 @@ def run_steps(
     observers: Sequence[Observer] = (),
     run_id: str = "",
     scrub: Callable[[str], str] = redact,
+    budget: float | None = None,
 ) -> RunReport:
     """Run the steps in order; `scrub` takes secrets out of error text before it is printed,
-    logged or handed to the observers (pass a settings-aware redact to mask known secrets)."""
+    logged or handed to the observers (pass a settings-aware redact to mask known secrets).
+    `budget`: seconds for the whole run; each step's timeout (and its retries) end with it, and
+    a step that would start after it warns instead of running."""
     report = RunReport(pipeline, run_id=run_id, started_at=datetime.now(UTC))
     _notify(observers, "run_started", report)
     started = time.perf_counter()
+    ends = time.monotonic() + budget if budget else None
     status_of: dict[str, str] = {}
     for step in steps:
         _notify(observers, "step_started", step)
@@ -219,8 +223,17 @@ def run_steps(
                 started_at=now,
                 finished_at=now,
             )
+        elif ends is not None and time.monotonic() >= ends:
+            now = datetime.now(UTC)
+            res = StepResult(
+                step.name,
+                "warn",
+                detail=f"not run: the run's time budget ({budget:.0f}s) is used up",
+                started_at=now,
+                finished_at=now,
+            )
         else:
-            res = _run_one(step, backoff, scrub)
+            res = _run_one(step, backoff, scrub, ends)
         status_of[step.name] = res.status
         report.results.append(res)
         echo(res.line())
@@ -232,14 +245,22 @@ def run_steps(
     return report
 
 
-def _run_one(step: Step, backoff: float, scrub: Callable[[str], str] = redact) -> StepResult:
+def _run_one(
+    step: Step, backoff: float, scrub: Callable[[str], str] = redact, ends: float | None = None
+) -> StepResult:
+    """One step, retried on transient errors; `ends` (time.monotonic()) caps its timeout and
+    its retries: the run's budget."""
     t0 = time.perf_counter()
     started_at = datetime.now(UTC)
     attempt = 0
     while True:
         attempt += 1
+        timeout = step.timeout
+        if ends is not None:
+            left = max(ends - time.monotonic(), 0.001)
+            timeout = left if timeout is None else min(timeout, left)
         try:
-            with _deadline(step.timeout, step.name):
+            with _deadline(timeout, step.name):
                 out = step.run()
             status = "ok" if out.ok and not out.warning else ("warn" if out.ok else "failed")
             if not out.ok and not step.required:
@@ -258,8 +279,8 @@ def _run_one(step: Step, backoff: float, scrub: Callable[[str], str] = redact) -
                 out.children,
             )
         except (TransientError, StepTimeout) as exc:
-            if attempt <= step.retries:
-                wait = backoff * 2 ** (attempt - 1)
+            wait = backoff * 2 ** (attempt - 1)
+            if attempt <= step.retries and (ends is None or time.monotonic() + wait < ends):
                 log.warning(
                     "step %s: transient error (attempt %d), retrying in %.0fs: %s",
                     step.name,
