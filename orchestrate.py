@@ -27,7 +27,9 @@ file DATAWIZ_DOTENV names):
   DATAWIZ_STARROCKS_HOST, _QUERY_PORT (9030), _HTTP_PORT (8030), _USER, _PASSWORD
   AZURE_STORAGE_CONNECTION_STRING, or DATAWIZ_AZURE_ACCOUNT_URL + DATAWIZ_AZURE_SAS_TOKEN
   DATAWIZ_<STEP>_TIMEOUT_SECONDS   per-step timeouts: LOAD, DBT, BACKUP (3600), CONSTANTS
-                                  (600), ROLLUPS (1800), MAINTAIN (14400)
+                                  (600), ROLLUPS (1800), MAINTAIN (14400, the whole run)
+  DATAWIZ_LOCK_WAIT_SECONDS (3600) how long a run waits for another one holding the lock
+  DATAWIZ_STARROCKS_LOAD_TIMEOUT_SECONDS (600)  one file's Stream Load, begin to commit
   DATAWIZ_DBT_THREADS (2)          dbt's threads
   DATAWIZ_MONGO_URI, DATAWIZ_MONGO_DATABASE (datawiz)    business constants (unset: skipped)
   DATAWIZ_SMTP_HOST, _PORT (587), _USER, _PASSWORD, _FROM, _TLS (starttls|ssl|none)
@@ -37,7 +39,8 @@ file DATAWIZ_DOTENV names):
   DATAWIZ_HISTORY_KEEP_DAYS (400)                         run history retention
 
 exit codes: 0 every step succeeded (warnings allowed), 1 a step failed, 2 bad usage or
-configuration (or another run holds the lock). Docs: docs/operations.md.
+configuration (or another run still holds the lock after the wait: e-mailed). Docs:
+docs/operations.md.
 
 examples:
   python orchestrate.py run all                      # evening then morning, embedded default
@@ -95,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-age-hours",
         type=float,
         help="also exit 1 when the latest evening or morning run started longer ago than this, "
-        "or a run has been running that long: a run that never started (cron, a held lock, a "
+        "or a run has been running that long: a run that never started (cron, a "
         "bad setting) or hangs sends no alert of its own (e.g. 26 for daily runs)",
     )
     _common(status)
@@ -113,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     backup = sub.add_parser(
         "backup",
-        help="mirror the landing area to a local backup folder (also the first morning step)",
+        help="mirror the landing area to a local backup folder (also the last morning step)",
         description="Copy every extract not yet backed up to DATAWIZ_BACKUP_DIR (default "
         "data/backup) in the same relative layout, verify each copy (Content-MD5 or content "
         "hash), record it in the folder's manifest and prune dt= folders older than "
@@ -155,6 +158,10 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # under cron stdout is a file: each step line (and "waiting for the lock") goes out as it is
+    # printed, not when the run ends, or never if the run is killed
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(line_buffering=True)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",

@@ -9,6 +9,7 @@ import sys
 from loader import datasets as ds
 from loader.errors import TerminalError, TransientError
 from loader.land import FileResult, LandReport, land
+from loader.lock import run_lock
 from loader.settings import Settings
 from loader.sinks import open_sink
 from loader.sources import open_source
@@ -96,6 +97,10 @@ def _progress_printer(quiet: bool):
     return show
 
 
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -122,18 +127,20 @@ def main(argv: list[str] | None = None) -> int:
             for ig in listing.ignored:
                 print(f"# ignored {ig.path}: {ig.reason}")
             return EXIT_OK
-        sink = open_sink(settings)
-        try:
-            report = land(
-                source,
-                sink,
-                selected,
-                batch_rows=settings.batch_rows,
-                progress=_progress_printer(args.quiet),
-                retry_quarantined=args.retry_quarantined,
-            )
-        finally:
-            sink.close()
+        # the lock of the scheduled runs: landing by hand while one runs would race it
+        with run_lock(settings, "python -m loader", _to_stderr):
+            sink = open_sink(settings)
+            try:
+                report = land(
+                    source,
+                    sink,
+                    selected,
+                    batch_rows=settings.batch_rows,
+                    progress=_progress_printer(args.quiet),
+                    retry_quarantined=args.retry_quarantined,
+                )
+            finally:
+                sink.close()
     except (TerminalError, ValueError) as exc:
         print(f"loader: error: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -37,7 +37,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from loader import datasets as ds
-from loader.errors import TerminalError, TransientError
+from loader.errors import FileError, TerminalError, TransientError
 from loader.settings import Settings
 from loader.sources import Source, SourceFile, open_source
 
@@ -226,9 +226,9 @@ def _copy_one(
         _keep_superseded(target, sha256.hexdigest())
         os.replace(temp, target)
         _fsync_dir(target.parent)
-    except (TransientError, OSError, _Mismatch) as exc:
+    except (TransientError, FileError, OSError, _Mismatch) as exc:
         # this file only: the next run tries it again (a changed blob, a network failure,
-        # a full disk, a corrupt transfer); the temp file never becomes the copy
+        # an archived blob, a full disk, a corrupt transfer); the temp file never becomes the copy
         temp.unlink(missing_ok=True)
         report.failed.append((file.path, str(exc) or type(exc).__name__))
         log.error("backup of %s failed: %s", file.path, exc)

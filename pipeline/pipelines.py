@@ -1,23 +1,20 @@
-"""The declared pipelines. Evening: master data (dimensions); morning: backup, facts and the
-business constants. Each step is a small function over the loader, dbt, or an ops module."""
+"""The declared pipelines. Evening: master data (dimensions); morning: facts, the business
+constants and the backup. Each step is a small function over the loader, dbt, or an ops module."""
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import secrets
 import shlex
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from loader import datasets as ds
-from loader.errors import TerminalError
 from loader.land import land
+from loader.lock import LockHeld, run_lock
 from loader.settings import Settings
 from loader.sinks import open_sink
 from loader.sources import open_source
@@ -343,72 +340,6 @@ def steps_for(
     return steps
 
 
-class LockHeld(TerminalError):
-    """Another run still held the lock when this one had waited as long as it may."""
-
-    def __init__(self, message: str, waited: float):
-        super().__init__(message)
-        self.waited = waited
-
-
-# how often a run waiting for the lock tries it again
-LOCK_POLL_SECONDS = 5.0
-
-
-@contextmanager
-def run_lock(
-    settings: Settings, command: str = "", echo: Callable[[str], None] = _print_now
-) -> Iterator[None]:
-    """One pipeline at a time per warehouse: cron may start a run while the last one goes on
-    (the monthly maintenance into the morning run). A run that finds the lock held waits for it
-    up to DATAWIZ_LOCK_WAIT_SECONDS, saying once whom it waits for, then gives up (LockHeld).
-    The holder writes its pid, command and start time into the lock file."""
-    lock_path = Path(settings.duckdb_path).resolve().parent / ".datawiz.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    wait = max(0.0, float(settings.lock_wait_seconds))
-    started = time.monotonic()
-    announced = False
-    with open(lock_path, "a+") as fh:  # not "w": that would wipe the holder's line
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                waited = time.monotonic() - started
-                holder = _lock_holder(lock_path)
-                if waited >= wait:
-                    raise LockHeld(
-                        f"another DataWiz run holds {lock_path} ({holder})"
-                        + (f"; waited {waited:.0f}s for it" if wait else ""),
-                        waited,
-                    ) from None
-                if not announced:
-                    announced = True
-                    echo(
-                        f"datawiz: waiting up to {wait:.0f}s for the run that holds the lock "
-                        f"({holder})"
-                    )
-                time.sleep(min(LOCK_POLL_SECONDS, wait - waited))
-        if announced:
-            echo(f"datawiz: lock free after {time.monotonic() - started:.0f}s; starting")
-        fh.seek(0)
-        fh.truncate()
-        fh.write(
-            f"pid {os.getpid()}: {command or 'datawiz'} since "
-            f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC\n"
-        )
-        fh.flush()
-        yield
-
-
-def _lock_holder(lock_path: Path) -> str:
-    try:
-        line = lock_path.read_text().strip()
-    except OSError:
-        line = ""
-    return line or "holder unknown"
-
-
 def rerun_command(command: str, settings: Settings) -> str:
     """The command line that repeats a run with the same settings (for alerts)."""
     args = ["python", "orchestrate.py", *command.split(), "--target", settings.target]
@@ -439,9 +370,11 @@ def execute(
     command: str,
     echo=print,
     observers: Sequence[Observer] | None = None,
+    budget: float | None = None,
 ) -> RunReport:
-    """Run declared steps under the lock, with run history, traces and alerts. A run that
-    waited for the lock in vain raises LockHeld (exit 2) after an alert e-mail: it did not run."""
+    """Run declared steps under the lock, with run history, traces and alerts (`budget`: the
+    whole run's seconds, see run_steps). A run that waited for the lock in vain raises LockHeld
+    (exit 2) after an alert e-mail: it did not run."""
     alerts.check_settings(settings)
     try:
         with run_lock(settings, command, echo):
@@ -454,9 +387,10 @@ def execute(
                 observers=observers,
                 run_id=run.run_id,
                 scrub=lambda text: redact(text, settings),
+                budget=budget,
             )
     except LockHeld as exc:
-        if exc.waited:  # a scheduled run that did not happen: say so (cron's mail may be off)
+        if exc.wait:  # a scheduled run that did not happen: say so (cron's mail may be off)
             _alert_not_started(run, settings, command, redact(str(exc), settings))
         raise
 

@@ -279,6 +279,25 @@ def test_cli_exit_codes_and_help(root, tmp_path, capsys):
     assert f"DuckDB file {db} is in use by another process" in err and "Traceback" not in err
 
 
+def test_cli_takes_the_lock_of_the_scheduled_runs(root, tmp_path, capsys, monkeypatch):
+    """Landing by hand (e.g. --retry-quarantined) while a scheduled run goes on would race it:
+    the loader waits for the same lock, and gives up naming the holder; --list needs none."""
+    import fcntl
+
+    db = str(tmp_path / "w.duckdb")
+    monkeypatch.setenv("DATAWIZ_LOCK_WAIT_SECONDS", "0")
+    with open(tmp_path / ".datawiz.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.write("pid 4242: run morning since 2026-12-01 06:30:00 UTC\n")
+        held.flush()
+        assert loader_main(["--source", str(root), "--duckdb-path", db, "-q"]) == 2
+        err = capsys.readouterr().err
+        assert "another DataWiz run holds" in err and "pid 4242: run morning" in err
+        assert loader_main(["--source", str(root), "--duckdb-path", db, "--list"]) == 0
+    assert not (tmp_path / "w.duckdb").exists()  # nothing was landed while it was held
+    assert loader_main(["--source", str(root), "--duckdb-path", db, "-q"]) == 0
+
+
 # --- review findings: names, vanished files, I/O errors, lossy casts, quarantine copies -------
 
 

@@ -24,6 +24,7 @@ import duckdb
 import pytest
 
 import orchestrate
+from loader import lock
 from loader.errors import TerminalError
 from loader.settings import PROJECT_ROOT, Settings, read_dotenv
 from pipeline import maintenance, pipelines
@@ -271,8 +272,12 @@ def test_maintain_refreshes_optimizes_and_prunes(env, monkeypatch, capsys):
     assert recent_runs(Settings.from_env())[0].pipeline == "maintain"
 
 
-def test_exit_2_for_bad_configuration_and_a_held_lock(env, monkeypatch, capsys):
+def test_exit_2_for_bad_configuration_and_a_held_lock(env, monkeypatch, capsys, smtp_server):
     use_dbt(monkeypatch, FakeDbt())
+    monkeypatch.setenv("DATAWIZ_SMTP_HOST", smtp_server.host)
+    monkeypatch.setenv("DATAWIZ_SMTP_PORT", str(smtp_server.port))
+    monkeypatch.setenv("DATAWIZ_SMTP_TLS", "none")
+    monkeypatch.setenv("DATAWIZ_ALERT_TO", "oncall@example.com")
     monkeypatch.setenv("DATAWIZ_ALERT_ON", "sometimes")
     assert orchestrate.main(["run", "evening"]) == orchestrate.EXIT_CONFIG
     assert "DATAWIZ_ALERT_ON" in capsys.readouterr().err
@@ -287,13 +292,14 @@ def test_exit_2_for_bad_configuration_and_a_held_lock(env, monkeypatch, capsys):
         assert orchestrate.main(["run", "evening"]) == orchestrate.EXIT_CONFIG
     err = capsys.readouterr().err
     assert "another DataWiz run holds" in err and "(pid 4242: maintain since" in err
+    assert smtp_server.received == []  # told not to wait: the caller hears it, no e-mail
 
 
 def test_a_run_waits_for_the_lock_then_runs(env, monkeypatch, capsys):
     """The monthly maintenance running into the morning: the morning waits for it, then runs."""
     use_dbt(monkeypatch, FakeDbt())
     monkeypatch.setenv("DATAWIZ_LOCK_WAIT_SECONDS", "30")
-    monkeypatch.setattr(pipelines, "LOCK_POLL_SECONDS", 0.1)
+    monkeypatch.setattr(lock, "LOCK_POLL_SECONDS", 0.1)
     held = open(env / ".datawiz.lock", "a")  # noqa: SIM115 - the timer closes it: lock released
     fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
     held.write("pid 4242: maintain since 2026-12-01 03:00:00 UTC\n")
@@ -323,7 +329,7 @@ def test_a_run_that_waited_in_vain_exits_2_and_alerts(env, monkeypatch, capsys, 
     monkeypatch.setenv("DATAWIZ_SMTP_TLS", "none")
     monkeypatch.setenv("DATAWIZ_ALERT_TO", "oncall@example.com")
     monkeypatch.setenv("DATAWIZ_LOCK_WAIT_SECONDS", "1")
-    monkeypatch.setattr(pipelines, "LOCK_POLL_SECONDS", 0.1)
+    monkeypatch.setattr(lock, "LOCK_POLL_SECONDS", 0.1)
     with open(env / ".datawiz.lock", "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         held.write("pid 4242: maintain since 2026-12-01 03:00:00 UTC\n")
@@ -740,3 +746,30 @@ def test_a_step_whose_duckdb_query_passes_its_timeout_is_a_timeout_and_retried(t
     assert (result.status, result.attempts) == ("failed", 2)
     assert result.detail.startswith("transient error after 2 attempt(s): step rollups timed out")
     assert time.perf_counter() - t0 < 15  # 2 x 0.5 s; an uninterrupted query runs for hours
+
+
+def test_a_run_budget_caps_the_steps_and_their_retries():
+    """Maintenance's budget (DATAWIZ_MAINTAIN_TIMEOUT_SECONDS for the whole run): a step's
+    timeout ends with it, no retry starts past it, and a later step is not run but warned."""
+    from pipeline.runner import Step, StepOutcome, run_steps
+
+    attempts = []
+
+    def slow() -> StepOutcome:
+        attempts.append(time.monotonic())
+        time.sleep(5)
+        return StepOutcome("done")
+
+    steps = [
+        Step("quick", lambda: StepOutcome("done")),
+        Step("dbt-full-refresh", slow, retries=3, timeout=60),
+        Step("optimize", lambda: StepOutcome("done")),
+    ]
+    t0 = time.monotonic()
+    report = run_steps("maintain", steps, backoff=0.01, echo=lambda _l: None, budget=1.0)
+    assert time.monotonic() - t0 < 4  # not 60 s, nor four attempts of 5 s
+    quick, refresh, optimize = report.results
+    assert quick.status == "ok"
+    assert (refresh.status, refresh.attempts) == ("failed", 1) and "timed out" in refresh.detail
+    assert optimize.status == "warn" and "time budget (1s) is used up" in optimize.detail
+    assert len(attempts) == 1 and not report.ok

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import logging
 import shutil
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -447,7 +448,9 @@ def test_a_label_whose_rows_were_deleted_fails_at_once_saying_why(tmp_path, doub
     sql(
         double, "delete from raw.load_ledger where file_path = 'fis/dt=2026-11-01/part-001.parquet'"
     )
-    report = run(root, double, fis, visible_wait=0)
+    t0 = time.monotonic()
+    report = run(root, double, fis, label_gone_wait=0.2)  # visible_wait: 300 s, the default
+    assert time.monotonic() - t0 < 30  # no waiting out the visibility wait for rows long gone
     (failed,) = report.of("failed")
     assert not failed.transient  # the load step does not land it again in vain
     assert "reports this file version loaded under its label, but none of its rows" in failed.error

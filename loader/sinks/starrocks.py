@@ -203,6 +203,7 @@ class StarRocksSink:
         where: str = "",
         schema_change_wait: float = 600.0,
         visible_wait: float = 300.0,
+        label_gone_wait: float = 30.0,
     ):
         self.client = client
         self._connect = connect
@@ -212,6 +213,7 @@ class StarRocksSink:
         self.where = where or client.describe()
         self.schema_change_wait = schema_change_wait
         self.visible_wait = visible_wait
+        self.label_gone_wait = label_gone_wait
 
     @classmethod
     def from_settings(cls, settings, **kwargs) -> StarRocksSink:
@@ -371,6 +373,10 @@ class StarRocksSink:
                 f" and {q('status')} = 'loaded')"
             )
         deadline = time.monotonic() + self.visible_wait
+        # a label found loaded by a later run whose rows are all missing: its publish was long
+        # done (a run is minutes after the one that committed), so the rows were deleted; a
+        # short wait covers a publish still under way
+        gone_deadline = time.monotonic() + min(self.visible_wait, self.label_gone_wait)
         delay = 0.5
         while True:
             newest = self._execute(
@@ -381,17 +387,17 @@ class StarRocksSink:
             visible = newest[0][1] if newest else 0
             if visible >= rows:
                 return newest[0][0]
+            if status == "Already Loaded" and not visible and time.monotonic() >= gone_deadline:
+                # not a publish that is late: the rows are gone (deleted by hand to load the
+                # file again?); the label refuses a new load, so retrying cannot help
+                raise FileError(
+                    f"{entry.file.path}: StarRocks reports this file version loaded under its"
+                    f" label, but none of its rows are in {self.database}.{dataset.name};"
+                    " StarRocks keeps a label for label_keep_max_second (3 days by"
+                    " default): to land it again sooner, upload the file again (a new"
+                    " version gets a new label)"
+                )
             if time.monotonic() >= deadline:
-                if status == "Already Loaded" and not visible:
-                    # not a publish that is late: the rows are gone (deleted by hand to load the
-                    # file again?); the label refuses a new load, so retrying cannot help
-                    raise FileError(
-                        f"{entry.file.path}: StarRocks reports this file version loaded under its"
-                        f" label, but none of its rows are in {self.database}.{dataset.name};"
-                        " StarRocks keeps a label for label_keep_max_second (3 days by"
-                        " default): to land it again sooner, upload the file again (a new"
-                        " version gets a new label)"
-                    )
                 raise TransientError(
                     f"{entry.file.path}: committed to StarRocks ({status}) but {visible} of "
                     f"{rows} rows visible after {self.visible_wait:.0f}s; the next run records it"
