@@ -225,6 +225,19 @@ def test_retention_prunes_old_dt_folders_and_does_not_copy_them_back(local_landi
         bk.backup(str(local_landing), dest, retention_days=-1)
 
 
+def test_an_archived_blob_fails_alone_and_the_backup_goes_on(
+    azurite, azure_container, blobs, tmp_path
+):
+    archived = "fis/dt=2026-11-22/part-001.parquet"
+    azure_container.get_blob_client(f"{PREFIX}/{archived}").set_standard_blob_tier("Archive")
+    dest = tmp_path / "backup"
+    report = _backup(azurite, azure_container, dest, today=TODAY)
+    assert sorted(report.copied) == sorted(set(blobs) - {archived})
+    ((path, reason),) = report.failed
+    assert path == archived and "409 BlobArchived" in reason
+    assert not (dest / archived).exists()
+
+
 def test_a_file_that_cannot_be_read_fails_the_backup_not_silently(
     local_landing, tmp_path, monkeypatch
 ):
