@@ -215,22 +215,10 @@ def run_steps(
         _notify(observers, "step_started", step)
         blocked = [n for n in step.needs if status_of.get(n) not in ("ok", "warn")]
         if blocked:
-            now = datetime.now(UTC)
-            res = StepResult(
-                step.name,
-                "skipped",
-                detail=f"needs {', '.join(blocked)}",
-                started_at=now,
-                finished_at=now,
-            )
+            res = _not_run(step, "skipped", f"needs {', '.join(blocked)}")
         elif ends is not None and time.monotonic() >= ends:
-            now = datetime.now(UTC)
-            res = StepResult(
-                step.name,
-                "warn",
-                detail=f"not run: the run's time budget ({budget:.0f}s) is used up",
-                started_at=now,
-                finished_at=now,
+            res = _not_run(
+                step, "warn", f"not run: the run's time budget ({budget:.0f}s) is used up"
             )
         else:
             res = _run_one(step, backoff, scrub, ends)
@@ -243,6 +231,11 @@ def run_steps(
     report.finished_at = datetime.now(UTC)
     _notify(observers, "run_finished", report)
     return report
+
+
+def _not_run(step: Step, status: str, detail: str) -> StepResult:
+    now = datetime.now(UTC)
+    return StepResult(step.name, status, detail=detail, started_at=now, finished_at=now)
 
 
 def _run_one(

@@ -9,6 +9,7 @@ aiosmtpd server.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
@@ -109,6 +110,24 @@ def use_dbt(monkeypatch, fake: FakeDbt) -> FakeDbt:
     return fake
 
 
+@contextlib.contextmanager
+def held_lock(folder: Path, holder: str = "pid 4242: maintain since 2026-12-01 03:00:00 UTC"):
+    """The run lock beside the warehouse, held as another run holds it (closing it releases)."""
+    with open(folder / ".datawiz.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.write(holder + "\n")
+        held.flush()
+        yield held
+
+
+def use_smtp(monkeypatch, smtp_server) -> None:
+    """Alert e-mails to the test SMTP server (plain, on-call address)."""
+    monkeypatch.setenv("DATAWIZ_SMTP_HOST", smtp_server.host)
+    monkeypatch.setenv("DATAWIZ_SMTP_PORT", str(smtp_server.port))
+    monkeypatch.setenv("DATAWIZ_SMTP_TLS", "none")
+    monkeypatch.setenv("DATAWIZ_ALERT_TO", "oncall@example.com")
+
+
 def step_lines(out: str) -> list[list[str]]:
     return [line.split()[:2] for line in out.splitlines() if not line.startswith("datawiz")]
 
@@ -152,10 +171,7 @@ def test_morning_run_lands_builds_and_publishes(env, monkeypatch, capsys, mongo_
 
 
 def test_failed_run_exits_1_alerts_once_and_rerun_picks_up(env, monkeypatch, capsys, smtp_server):
-    monkeypatch.setenv("DATAWIZ_SMTP_HOST", smtp_server.host)
-    monkeypatch.setenv("DATAWIZ_SMTP_PORT", str(smtp_server.port))
-    monkeypatch.setenv("DATAWIZ_SMTP_TLS", "none")
-    monkeypatch.setenv("DATAWIZ_ALERT_TO", "oncall@example.com")
+    use_smtp(monkeypatch, smtp_server)
     use_dbt(monkeypatch, FakeDbt(fail=True))
 
     assert orchestrate.main(["run", "morning"]) == orchestrate.EXIT_FAILED
@@ -274,21 +290,14 @@ def test_maintain_refreshes_optimizes_and_prunes(env, monkeypatch, capsys):
 
 def test_exit_2_for_bad_configuration_and_a_held_lock(env, monkeypatch, capsys, smtp_server):
     use_dbt(monkeypatch, FakeDbt())
-    monkeypatch.setenv("DATAWIZ_SMTP_HOST", smtp_server.host)
-    monkeypatch.setenv("DATAWIZ_SMTP_PORT", str(smtp_server.port))
-    monkeypatch.setenv("DATAWIZ_SMTP_TLS", "none")
-    monkeypatch.setenv("DATAWIZ_ALERT_TO", "oncall@example.com")
+    use_smtp(monkeypatch, smtp_server)
     monkeypatch.setenv("DATAWIZ_ALERT_ON", "sometimes")
     assert orchestrate.main(["run", "evening"]) == orchestrate.EXIT_CONFIG
     assert "DATAWIZ_ALERT_ON" in capsys.readouterr().err
     monkeypatch.delenv("DATAWIZ_ALERT_ON")
 
     monkeypatch.setenv("DATAWIZ_LOCK_WAIT_SECONDS", "0")
-    lock = Path(env / ".datawiz.lock")
-    with open(lock, "a") as held:
-        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        held.write("pid 4242: maintain since 2026-12-01 03:00:00 UTC\n")
-        held.flush()
+    with held_lock(env):
         assert orchestrate.main(["run", "evening"]) == orchestrate.EXIT_CONFIG
     err = capsys.readouterr().err
     assert "another DataWiz run holds" in err and "(pid 4242: maintain since" in err
@@ -300,19 +309,15 @@ def test_a_run_waits_for_the_lock_then_runs(env, monkeypatch, capsys):
     use_dbt(monkeypatch, FakeDbt())
     monkeypatch.setenv("DATAWIZ_LOCK_WAIT_SECONDS", "30")
     monkeypatch.setattr(lock, "LOCK_POLL_SECONDS", 0.1)
-    held = open(env / ".datawiz.lock", "a")  # noqa: SIM115 - the timer closes it: lock released
-    fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    held.write("pid 4242: maintain since 2026-12-01 03:00:00 UTC\n")
-    held.flush()
-    release = threading.Timer(1.5, held.close)  # closing the file releases the lock
-    release.start()
-    try:
-        t0 = time.monotonic()
-        assert orchestrate.main(["run", "morning"]) == orchestrate.EXIT_OK
-        waited = time.monotonic() - t0
-    finally:
-        release.cancel()
-        held.close()
+    with held_lock(env) as held:
+        release = threading.Timer(1.5, held.close)  # closing the file releases the lock
+        release.start()
+        try:
+            t0 = time.monotonic()
+            assert orchestrate.main(["run", "morning"]) == orchestrate.EXIT_OK
+            waited = time.monotonic() - t0
+        finally:
+            release.cancel()
     out = capsys.readouterr().out
     assert "waiting up to 30s for the run that holds the lock (pid 4242: maintain" in out
     assert waited >= 1.5 and "lock free after" in out
@@ -324,16 +329,10 @@ def test_a_run_waits_for_the_lock_then_runs(env, monkeypatch, capsys):
 def test_a_run_that_waited_in_vain_exits_2_and_alerts(env, monkeypatch, capsys, smtp_server):
     """A run that did not happen sends the alert e-mail (cron's own mail is usually off)."""
     use_dbt(monkeypatch, FakeDbt())
-    monkeypatch.setenv("DATAWIZ_SMTP_HOST", smtp_server.host)
-    monkeypatch.setenv("DATAWIZ_SMTP_PORT", str(smtp_server.port))
-    monkeypatch.setenv("DATAWIZ_SMTP_TLS", "none")
-    monkeypatch.setenv("DATAWIZ_ALERT_TO", "oncall@example.com")
+    use_smtp(monkeypatch, smtp_server)
     monkeypatch.setenv("DATAWIZ_LOCK_WAIT_SECONDS", "1")
     monkeypatch.setattr(lock, "LOCK_POLL_SECONDS", 0.1)
-    with open(env / ".datawiz.lock", "a") as held:
-        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        held.write("pid 4242: maintain since 2026-12-01 03:00:00 UTC\n")
-        held.flush()
+    with held_lock(env):
         assert orchestrate.main(["run", "morning"]) == orchestrate.EXIT_CONFIG
     assert "waited 1s for it" in capsys.readouterr().err
     (mail,) = smtp_server.received
