@@ -41,10 +41,11 @@ log = logging.getLogger("datawiz.dbt")
 WINDOWS = ("evening", "morning")
 
 
-@dataclass(frozen=True)
+@dataclass
 class RunContext:
     """Who a run is: its id (in the ledger, run history, traces and alerts) and start time
-    (the `updated_at` of the business constants)."""
+    (the `updated_at` of the business constants: set again when the run gets the lock, so a
+    run that waited for it does not date its constants from before the wait)."""
 
     run_id: str
     pipeline: str
@@ -378,6 +379,7 @@ def execute(
     alerts.check_settings(settings)
     try:
         with run_lock(settings, command, echo):
+            run.started_at = datetime.now(UTC)
             if observers is None:
                 observers = default_observers(settings, steps, command)
             return run_steps(

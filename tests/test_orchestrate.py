@@ -31,6 +31,7 @@ from loader.settings import PROJECT_ROOT, Settings, read_dotenv
 from pipeline import maintenance, pipelines
 from pipeline.dbt import DbtResult
 from pipeline.history import recent_runs
+from pipeline.runner import StepOutcome
 from pipeline.schedule import build_scheduler, describe, maintenance_due
 from tests.fixtures.mongo import MONGO_PASSWORD
 from tests.fixtures.sample import fis_table, write_parquet
@@ -309,10 +310,18 @@ def test_a_run_waits_for_the_lock_then_runs(env, monkeypatch, capsys):
     use_dbt(monkeypatch, FakeDbt())
     monkeypatch.setenv("DATAWIZ_LOCK_WAIT_SECONDS", "30")
     monkeypatch.setattr(lock, "LOCK_POLL_SECONDS", 0.1)
+    published = []
+
+    def publish(_settings, started):
+        published.append(started)
+        return StepOutcome("published")
+
+    monkeypatch.setattr(pipelines, "publish_constants", publish)
     with held_lock(env) as held:
         release = threading.Timer(1.5, held.close)  # closing the file releases the lock
         release.start()
         try:
+            begun = datetime.now(UTC)
             t0 = time.monotonic()
             assert orchestrate.main(["run", "morning"]) == orchestrate.EXIT_OK
             waited = time.monotonic() - t0
@@ -320,6 +329,9 @@ def test_a_run_waits_for_the_lock_then_runs(env, monkeypatch, capsys):
             release.cancel()
     out = capsys.readouterr().out
     assert "waiting up to 30s for the run that holds the lock (pid 4242: maintain" in out
+    # the run starts when it has the lock: its constants are not dated from before the wait
+    (started,) = published
+    assert (started - begun).total_seconds() >= 1.5
     assert waited >= 1.5 and "lock free after" in out
     assert step_lines(out)[0] == ["load-morning", "ok"]
     # the lock file names the run that holds it now
