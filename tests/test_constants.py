@@ -217,3 +217,25 @@ def test_constants_read_from_starrocks(fresh_starrocks_double, mongo_double, mon
     docs = {d["_id"]: d["value"] for d in mongo_double.collection("datawiz", COLLECTION)}
     assert docs == {"current_fiscal_year": "FY2026-27", "active_distributors": "41"}
     assert out.rows == 2
+
+
+@pytest.mark.parametrize(
+    ("message", "transient"),
+    [
+        # dnspython's words for a DNS outage, as pymongo passes them on for mongodb+srv://
+        ("The resolution lifetime expired after 5.000 seconds: Server 10.0.0.2 UDP port 53", True),
+        ("All nameservers failed to answer the query _mongodb._tcp.db.example.com", True),
+        # a name that does not exist, or a malformed URI: the setting is wrong, not the network
+        ("The DNS query name does not exist: _mongodb._tcp.nosuch.example.com.", False),
+        ("Port must be an integer between 0 and 65535: 'abc'", False),
+    ],
+)
+def test_srv_lookup_outage_is_transient_a_wrong_uri_is_not(message, transient):
+    from pymongo import errors
+
+    from loader.errors import TransientError
+    from pipeline.constants import _classify
+
+    classified = _classify(errors.ConfigurationError(message), Settings())
+    assert isinstance(classified, TransientError) is transient
+    assert isinstance(classified, TerminalError) is not transient
