@@ -32,8 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
             "Settings come from DATAWIZ_* environment variables or .env: DATAWIZ_SOURCE, "
             "DATAWIZ_TARGET, DATAWIZ_DUCKDB_PATH, DATAWIZ_STARROCKS_HOST/_QUERY_PORT/_HTTP_PORT/"
             "_USER/_PASSWORD, AZURE_STORAGE_CONNECTION_STRING or DATAWIZ_AZURE_ACCOUNT_URL + "
-            "DATAWIZ_AZURE_SAS_TOKEN. Exit codes: 0 ok, 1 a file failed, 2 configuration error, "
-            "3 files quarantined, 75 transient error."
+            "DATAWIZ_AZURE_SAS_TOKEN, DATAWIZ_LOCK_WAIT_SECONDS (it waits for a running "
+            "pipeline's lock). Exit codes: 0 ok, 1 a file failed, 2 configuration error or the "
+            "lock still held, 3 files quarantined, 75 transient error."
         ),
     )
     p.add_argument(

@@ -234,7 +234,8 @@ def backup_step(settings: Settings, *, only_remote: bool = True) -> StepOutcome:
 
 def freshness_step(settings: Settings, window: str) -> StepOutcome:
     """dbt source freshness of the window's datasets (on `_loaded_at`, thresholds in the sources
-    YAML): stale extracts are reported and alerted, and the build still runs on what there is."""
+    YAML): stale extracts warn (e-mailed with DATAWIZ_ALERT_ON=warning), and the build still
+    runs on what there is."""
     names = [d.name for d in ds.select(window)]
     args = ["source", "freshness", "--select", *[f"source:landing.{n}" for n in names]]
     result = run_dbt(args, settings, timeout=step_timeout(settings, "dbt"))
@@ -302,7 +303,7 @@ def steps_for(
         )
         # last: a slow or failing backup (a first copy of a large container, its retries) must
         # not hold back the facts and the constants; it needs nothing before it (the loader only
-        # reads the extracts), and a failure is reported (warn + alert)
+        # reads the extracts), and a failure warns (e-mailed with DATAWIZ_ALERT_ON=warning)
         steps.append(
             Step(
                 "backup",
@@ -327,7 +328,8 @@ def steps_for(
         )
         # last: the BI rollups (materialized views on StarRocks) over the facts; they do not
         # depend on the evening's dimensions, and a failed refresh leaves yesterday's rollup in
-        # place, so it is reported (warn + alert) without failing the master-data run
+        # place, so it warns (e-mailed with DATAWIZ_ALERT_ON=warning) without failing the
+        # master-data run
         steps.append(
             Step(
                 "refresh-rollups",

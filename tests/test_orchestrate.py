@@ -676,8 +676,10 @@ def test_dotenv_comments_quotes_and_the_example_file(tmp_path, monkeypatch):
         for f in fields(Settings)
         if getattr(from_example, f.name) != getattr(Settings(), f.name)
     }
-    # the example names a least-privilege loader user where the default is the admin
-    assert differ == {"starrocks_user": "datawiz_loader"}
+    # the example names the least-privilege user docs/starrocks.md creates (and
+    # tests/starrocks_real/setup.sql), where the default is the admin
+    assert differ == {"starrocks_user": "datawiz"}
+    assert "TO USER 'datawiz'@" in (PROJECT_ROOT / "docs/starrocks.md").read_text()
 
 
 def test_a_long_load_prints_its_progress_in_the_shape_of_the_step_lines(landing, tmp_path, capsys):
