@@ -40,6 +40,7 @@ from loader import datasets as ds
 from loader.errors import FileError, TerminalError, TransientError
 from loader.settings import Settings
 from loader.sources import Source, SourceFile, open_source
+from loader.sources.local import file_version
 
 log = logging.getLogger("datawiz.backup")
 
@@ -256,11 +257,7 @@ def _keep_superseded(target: Path, new_sha256: str) -> None:
     prunes it with its dt= folder)."""
     if not target.exists():
         return
-    digest = hashlib.sha256()
-    with open(target, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-    old = digest.hexdigest()
+    old = file_version(target).removeprefix("sha256:")
     if old == new_sha256:
         return  # same bytes (only the etag changed): nothing to keep
     kept = target.with_name(f"{target.name}.{old[:16]}{SUPERSEDED_SUFFIX}")

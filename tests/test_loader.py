@@ -498,6 +498,11 @@ def test_duplicate_or_non_text_dictionary_columns_are_quarantined(root, tmp_path
         db, "select doc_type from raw.fis where _source_file like '%11-11%' order by _source_row"
     ) == [("INV",), ("CRN",), ("INV",)]
     assert report.ok and report.rows == 2803
+    # a dictionary in memory (what a reader may hand over): its values decide, not its indices
+    from loader.read import _castable
+
+    assert _castable(pa.dictionary(pa.int32(), pa.string()), pa.string())
+    assert not _castable(pa.dictionary(pa.int32(), pa.int64()), pa.string())
 
 
 def test_running_out_of_memory_fails_the_file_without_quarantine(root, tmp_path, monkeypatch):

@@ -18,6 +18,20 @@ from loader.sources import SourceFile
 LEDGER_TABLE = "load_ledger"  # in the raw schema / database
 
 
+def done_statuses(retry_quarantined: bool = False) -> str:
+    """The ledger statuses of a file version that needs no further attempt, as an SQL list:
+    loaded, and quarantined as bad unless those are to be tried again."""
+    return "('loaded')" if retry_quarantined else "('loaded', 'quarantined')"
+
+
+def versions_by_path(rows) -> dict[str, set[str]]:
+    """(path, version) rows as path -> versions."""
+    out: dict[str, set[str]] = {}
+    for path, version in rows:
+        out.setdefault(path, set()).add(version)
+    return out
+
+
 @dataclass(frozen=True)
 class LedgerEntry:
     file: SourceFile

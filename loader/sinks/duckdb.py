@@ -12,7 +12,7 @@ import pyarrow as pa
 from loader import cancel
 from loader.datasets import Dataset
 from loader.errors import TerminalError, TransientError
-from loader.sinks import LEDGER_TABLE, LedgerEntry
+from loader.sinks import LEDGER_TABLE, LedgerEntry, done_statuses, versions_by_path
 
 _LEDGER_DDL = f"""
 create table if not exists raw.{LEDGER_TABLE} (
@@ -99,14 +99,12 @@ class DuckDBSink:
                     )
 
     def done_versions(self, retry_quarantined: bool = False) -> dict[str, set[str]]:
-        done = "('loaded')" if retry_quarantined else "('loaded', 'quarantined')"
-        rows = self.con.execute(
-            f"select file_path, version from raw.{LEDGER_TABLE} where status in {done}"
-        ).fetchall()
-        out: dict[str, set[str]] = {}
-        for path, version in rows:
-            out.setdefault(path, set()).add(version)
-        return out
+        return versions_by_path(
+            self.con.execute(
+                f"select file_path, version from raw.{LEDGER_TABLE} "
+                f"where status in {done_statuses(retry_quarantined)}"
+            ).fetchall()
+        )
 
     def write(self, dataset: Dataset, reader: pa.RecordBatchReader, entry: LedgerEntry) -> int:
         """One file, streamed: its entry takes the row count the insert reports."""

@@ -46,7 +46,7 @@ import pyarrow.compute as pc
 
 from loader.datasets import Dataset
 from loader.errors import BadFileError, FileError, TerminalError, TransientError
-from loader.sinks import LEDGER_TABLE, LedgerEntry
+from loader.sinks import LEDGER_TABLE, LedgerEntry, done_statuses, versions_by_path
 from loader.stream_load import DEFAULT_CHUNK_BYTES, StreamLoadClient, make_label
 
 log = logging.getLogger("datawiz.loader.starrocks")
@@ -309,16 +309,13 @@ class StarRocksSink:
             delay = min(2.0, delay * 2)
 
     def done_versions(self, retry_quarantined: bool = False) -> dict[str, set[str]]:
-        done = "('loaded')" if retry_quarantined else "('loaded', 'quarantined')"
-        rows = self._execute(
-            f"select {q('file_path')}, {q('version')} "
-            f"from {q(self.database)}.{q(LEDGER_TABLE)} "
-            f"where {q('status')} in {done}"
+        return versions_by_path(
+            self._execute(
+                f"select {q('file_path')}, {q('version')} "
+                f"from {q(self.database)}.{q(LEDGER_TABLE)} "
+                f"where {q('status')} in {done_statuses(retry_quarantined)}"
+            )
         )
-        out: dict[str, set[str]] = {}
-        for path, version in rows:
-            out.setdefault(path, set()).add(version)
-        return out
 
     def write(self, dataset: Dataset, reader: pa.RecordBatchReader, entry: LedgerEntry) -> int:
         started = time.perf_counter()
